@@ -1,0 +1,71 @@
+"""Batchnorm, (N, C) and (N, C, H, W), training and evaluation mode."""
+import numpy as np
+import pytest
+
+from tinygan.batchnorm import batchnorm_backward, batchnorm_forward
+from tinygan.gradcheck import numeric_grad, rel_error
+
+TOL = 1e-6
+SHAPES = [(6, 4), (3, 4, 3, 5)]
+
+
+def per_channel(x):
+    """The values of each channel as columns: (N, C) or (N, C, H, W) -> (m, C)."""
+    return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_training_forward_normalises(rng, shape):
+    x = rng.standard_normal(shape) * 3 + 2
+    C = shape[1]
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    y, cache = batchnorm_forward(x, gamma, beta, eps=0.0)
+    r = per_channel((y - beta.reshape((1, C) + (1,) * (x.ndim - 2))) / gamma.reshape((1, C) + (1,) * (x.ndim - 2)))
+    np.testing.assert_allclose(r.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(r.std(axis=0), 1, rtol=1e-10)
+    np.testing.assert_allclose(cache.mean, per_channel(x).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(cache.var, per_channel(x).var(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_eval_forward_uses_given_statistics(rng, shape):
+    x = rng.standard_normal(shape)
+    C = shape[1]
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    mean, var = rng.standard_normal(C), rng.random(C) + 0.5
+    y, _ = batchnorm_forward(x, gamma, beta, 1e-5, mean, var)
+    b = (1, C) + (1,) * (x.ndim - 2)
+    expected = gamma.reshape(b) * (x - mean.reshape(b)) / np.sqrt(var.reshape(b) + 1e-5) + beta.reshape(b)
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_grads(rng, shape, training):
+    x = rng.standard_normal(shape) * 2 + 1
+    C = shape[1]
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    stats = () if training else (rng.standard_normal(C), rng.random(C) + 0.5)
+
+    def f(x_, g_, b_):
+        return batchnorm_forward(x_, g_, b_, 1e-5, *stats)[0]
+
+    y, cache = batchnorm_forward(x, gamma, beta, 1e-5, *stats)
+    dy = rng.standard_normal(y.shape)
+    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
+    assert rel_error(dx, numeric_grad(lambda v: f(v, gamma, beta), x, dy)) < TOL
+    assert rel_error(dgamma, numeric_grad(lambda v: f(x, v, beta), gamma, dy)) < TOL
+    assert rel_error(dbeta, numeric_grad(lambda v: f(x, gamma, v), beta, dy)) < TOL
+
+
+def test_needs_both_running_stats(rng):
+    with pytest.raises(ValueError, match="both"):
+        batchnorm_forward(rng.standard_normal((4, 2)), np.ones(2), np.zeros(2), 1e-5, np.zeros(2), None)
+
+
+def test_float32_in_float32_out(rng):
+    x = rng.standard_normal((8, 3, 2, 2)).astype(np.float32)
+    g, b = np.ones(3, np.float32), np.zeros(3, np.float32)
+    y, cache = batchnorm_forward(x, g, b)
+    assert y.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in batchnorm_backward(np.ones_like(y), cache))

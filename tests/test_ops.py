@@ -1,0 +1,82 @@
+"""Gradient checks and forward checks for linear, the activations and reshape."""
+import numpy as np
+import pytest
+
+from tinygan.gradcheck import numeric_grad, rel_error
+from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
+                         relu_backward, relu_forward, reshape_backward, reshape_forward, sigmoid,
+                         sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
+
+TOL = 1e-6
+
+
+def away_from_zero(rng, shape, margin=0.1):
+    """Random values with |x| > margin, so finite differences never straddle a kink."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < margin, np.sign(x + 1e-12) * (margin + np.abs(x)), x)
+
+
+def test_linear_forward_matches_sum(rng):
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    y, _ = linear_forward(x, w, b)
+    expected = np.array([[sum(x[n, d] * w[d, m] for d in range(5)) + b[m] for m in range(3)] for n in range(4)])
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+
+
+def test_linear_grads(rng):
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    y, cache = linear_forward(x, w, b)
+    dy = rng.standard_normal(y.shape)
+    dx, dw, db = linear_backward(dy, cache)
+    assert rel_error(dx, numeric_grad(lambda v: linear_forward(v, w, b)[0], x, dy)) < TOL
+    assert rel_error(dw, numeric_grad(lambda v: linear_forward(x, v, b)[0], w, dy)) < TOL
+    assert rel_error(db, numeric_grad(lambda v: linear_forward(x, w, v)[0], b, dy)) < TOL
+
+
+@pytest.mark.parametrize("fwd,bwd,kinked", [
+    (relu_forward, relu_backward, True),
+    (lambda x: leaky_relu_forward(x, 0.2), leaky_relu_backward, True),
+    (lambda x: leaky_relu_forward(x, 0.01), leaky_relu_backward, True),
+    (tanh_forward, tanh_backward, False),
+    (sigmoid_forward, sigmoid_backward, False),
+])
+def test_activation_grads(rng, fwd, bwd, kinked):
+    x = away_from_zero(rng, (3, 4, 5)) if kinked else rng.standard_normal((3, 4, 5)) * 2
+    y, cache = fwd(x)
+    dy = rng.standard_normal(y.shape)
+    dx = bwd(dy, cache)
+    assert rel_error(dx, numeric_grad(lambda v: fwd(v)[0], x, dy)) < TOL
+
+
+def test_activation_forward_values():
+    x = np.array([-2.0, -0.5, 0.5, 3.0])
+    np.testing.assert_array_equal(relu_forward(x)[0], [0, 0, 0.5, 3.0])
+    np.testing.assert_allclose(leaky_relu_forward(x, 0.2)[0], [-0.4, -0.1, 0.5, 3.0])
+    np.testing.assert_allclose(tanh_forward(x)[0], np.tanh(x))
+    np.testing.assert_allclose(sigmoid_forward(x)[0], 1 / (1 + np.exp(-x)))
+
+
+def test_sigmoid_stable_for_huge_inputs():
+    x = np.array([-1e4, -800.0, 0.0, 800.0, 1e4], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = sigmoid(x)
+    np.testing.assert_allclose(y, [0, 0, 0.5, 1, 1])
+    assert y.dtype == np.float32
+
+
+def test_activations_keep_float32():
+    x = np.linspace(-1, 1, 10, dtype=np.float32)
+    for fwd, bwd in [(relu_forward, relu_backward), (lambda v: leaky_relu_forward(v, 0.2), leaky_relu_backward),
+                     (tanh_forward, tanh_backward), (sigmoid_forward, sigmoid_backward)]:
+        y, cache = fwd(x)
+        assert y.dtype == np.float32
+        assert bwd(np.ones_like(y), cache).dtype == np.float32
+
+
+def test_reshape_grads(rng):
+    x = rng.standard_normal((2, 3, 4))
+    y, cache = reshape_forward(x, (2, 12))
+    assert y.shape == (2, 12)
+    dy = rng.standard_normal(y.shape)
+    dx = reshape_backward(dy, cache)
+    assert rel_error(dx, numeric_grad(lambda v: reshape_forward(v, (2, 12))[0], x, dy)) < TOL

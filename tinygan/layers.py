@@ -1,0 +1,345 @@
+"""Layers: thin stateful wrappers around the pure ops, with PyTorch's names and weight
+layouts (Linear keeps w as (in, out) so that y = x @ w + b reads like the math).
+
+Every layer has forward(x) -> y, backward(dy) -> dx, dicts `params` and `grads` with
+the same keys, gradients that accumulate across backward calls until zero_grad(),
+and train() / eval(). Inputs are NCHW. Parameters live on the backend that is active
+when the layer is built (tinygan.backend.set_backend first), in its default dtype.
+"""
+import numpy as np
+
+from . import backend
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
+                   conv_transpose2d_forward)
+from .ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
+                  relu_backward, relu_forward, reshape_backward, reshape_forward,
+                  sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
+
+INIT_STD = 0.02  # DCGAN / InfoGAN initialisation: weights ~ N(0, 0.02^2), biases 0
+
+
+def _normal(shape, rng):
+    """N(0, INIT_STD^2) weights drawn on the host (same values on every backend)."""
+    rng = backend.rng() if rng is None else rng
+    return backend.asarray(rng.normal(0.0, INIT_STD, size=shape), dtype=backend.default_dtype())
+
+
+def _full(shape, value):
+    return backend.xp().full(shape, value, dtype=backend.default_dtype())
+
+
+class Module:
+    """What every layer shares: parameters, gradients, buffers and the train/eval flag."""
+
+    def __init__(self):
+        self.params = {}     # name -> array, updated in place by the optimisers
+        self.grads = {}      # name -> array, same keys and shapes as params
+        self.buffers = {}    # name -> array, state that is not trained (BatchNorm's running stats)
+        self.training = True
+        self._cache = None
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _init_grads(self):
+        xp = backend.get_array_module(*self.params.values())
+        self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
+
+    def _accumulate(self, **grads):
+        for k, g in grads.items():
+            self.grads[k] += g
+
+    def _take_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward() called without a forward() before it")
+        cache, self._cache = self._cache, None
+        return cache
+
+    def zero_grad(self):
+        for g in self.grads.values():
+            g[...] = 0
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def astype(self, dtype):
+        """Cast parameters, gradients and buffers to `dtype` on the active backend."""
+        for d in (self.params, self.grads, self.buffers):
+            for k in d:
+                d[k] = backend.asarray(d[k], dtype=dtype)
+        return self
+
+    def _shape_error(self, expected, x):
+        return ValueError(f"{self!r}: expected input of shape {expected}, got {tuple(x.shape)}")
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Linear(Module):
+    """y = x @ w + b.  w (in_features, out_features), b (out_features,)."""
+
+    def __init__(self, in_features, out_features, rng=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.params = {"w": _normal((in_features, out_features), rng), "b": _full((out_features,), 0.0)}
+        self._init_grads()
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise self._shape_error(f"(N, {self.in_features})", x)
+        y, self._cache = linear_forward(x, self.params["w"], self.params["b"])
+        return y
+
+    def backward(self, dy):
+        dx, dw, db = linear_backward(dy, self._take_cache())
+        self._accumulate(w=dw, b=db)
+        return dx
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+class Conv2d(Module):
+    """Cross-correlation, w (C_out, C_in, KH, KW), b (C_out,); see conv.conv2d_forward."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        k = kernel_size
+        self.params = {"w": _normal((out_channels, in_channels, k, k), rng), "b": _full((out_channels,), 0.0)}
+        self._init_grads()
+
+    def _check(self, x):
+        k, p = self.kernel_size, self.padding
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise self._shape_error(f"(N, {self.in_channels}, H, W)", x)
+        if x.shape[2] + 2 * p < k or x.shape[3] + 2 * p < k:
+            raise self._shape_error(f"(N, {self.in_channels}, H, W) with H, W >= {k - 2 * p}", x)
+
+    def forward(self, x):
+        self._check(x)
+        y, self._cache = conv2d_forward(x, self.params["w"], self.params["b"], self.stride, self.padding)
+        return y
+
+    def backward(self, dy):
+        dx, dw, db = conv2d_backward(dy, self._take_cache())
+        self._accumulate(w=dw, b=db)
+        return dx
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class ConvTranspose2d(Conv2d):
+    """Transposed convolution (conv2d's adjoint), w (C_in, C_out, KH, KW), b (C_out,).
+    Output size (H - 1) * stride - 2 * padding + kernel_size."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
+        Module.__init__(self)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        k = kernel_size
+        self.params = {"w": _normal((in_channels, out_channels, k, k), rng), "b": _full((out_channels,), 0.0)}
+        self._init_grads()
+
+    def _check(self, x):
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise self._shape_error(f"(N, {self.in_channels}, H, W)", x)
+        if (x.shape[2] - 1) * self.stride - 2 * self.padding + self.kernel_size < 1:
+            raise self._shape_error(f"(N, {self.in_channels}, H, W) large enough for a non-empty output", x)
+
+    def forward(self, x):
+        self._check(x)
+        y, self._cache = conv_transpose2d_forward(x, self.params["w"], self.params["b"], self.stride, self.padding)
+        return y
+
+    def backward(self, dy):
+        dx, dw, db = conv_transpose2d_backward(dy, self._take_cache())
+        self._accumulate(w=dw, b=db)
+        return dx
+
+    def __repr__(self):
+        return super().__repr__().replace("Conv2d", "ConvTranspose2d", 1)
+
+
+class BatchNorm(Module):
+    """Batch normalisation over (N, C) or (N, C, H, W); params gamma, beta (C,);
+    buffers running_mean, running_var, updated in training mode as PyTorch does:
+        running = (1 - momentum) * running + momentum * batch_stat,
+    with the unbiased batch variance (times m / (m - 1)) in running_var."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.params = {"gamma": _full((num_features,), 1.0), "beta": _full((num_features,), 0.0)}
+        self.buffers = {"running_mean": _full((num_features,), 0.0), "running_var": _full((num_features,), 1.0)}
+        self._init_grads()
+
+    def forward(self, x):
+        if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
+            raise self._shape_error(f"(N, {self.num_features}) or (N, {self.num_features}, H, W)", x)
+        if self.training:
+            m = x.size // self.num_features
+            if m < 2:
+                raise ValueError(f"{self!r}: training mode needs more than one value per channel "
+                                 f"to estimate a variance, got input of shape {tuple(x.shape)}")
+            y, cache = batchnorm_forward(x, self.params["gamma"], self.params["beta"], self.eps)
+            mom, rm, rv = self.momentum, self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1 - mom
+            rm += mom * cache.mean
+            rv *= 1 - mom
+            rv += (mom * m / (m - 1)) * cache.var
+        else:
+            y, cache = batchnorm_forward(x, self.params["gamma"], self.params["beta"], self.eps,
+                                         self.buffers["running_mean"], self.buffers["running_var"])
+        self._cache = cache
+        return y
+
+    def backward(self, dy):
+        dx, dgamma, dbeta = batchnorm_backward(dy, self._take_cache())
+        self._accumulate(gamma=dgamma, beta=dbeta)
+        return dx
+
+    def __repr__(self):
+        return f"BatchNorm({self.num_features})"
+
+
+class _Activation(Module):
+    """A parameter-free elementwise op: forward_fn(x) -> (y, cache), backward_fn(dy, cache)."""
+    forward_fn = backward_fn = None
+
+    def forward(self, x):
+        y, self._cache = type(self).forward_fn(x)
+        return y
+
+    def backward(self, dy):
+        return type(self).backward_fn(dy, self._take_cache())
+
+
+class ReLU(_Activation):
+    forward_fn, backward_fn = relu_forward, relu_backward
+
+
+class Tanh(_Activation):
+    forward_fn, backward_fn = tanh_forward, tanh_backward
+
+
+class Sigmoid(_Activation):
+    forward_fn, backward_fn = sigmoid_forward, sigmoid_backward
+
+
+class LeakyReLU(Module):
+    """y = x for x > 0, negative_slope * x otherwise."""
+
+    def __init__(self, negative_slope=0.2):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        y, self._cache = leaky_relu_forward(x, self.negative_slope)
+        return y
+
+    def backward(self, dy):
+        return leaky_relu_backward(dy, self._take_cache())
+
+    def __repr__(self):
+        return f"LeakyReLU({self.negative_slope})"
+
+
+class Reshape(Module):
+    """(N, ...) -> (N, *shape), the batch axis kept."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(self.shape)):
+            raise self._shape_error(f"(N, ...) with {int(np.prod(self.shape))} values per sample", x)
+        y, self._cache = reshape_forward(x, (x.shape[0],) + self.shape)
+        return y
+
+    def backward(self, dy):
+        return reshape_backward(dy, self._take_cache())
+
+    def __repr__(self):
+        return f"Reshape{self.shape}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...)."""
+
+    def forward(self, x):
+        if x.ndim < 2:
+            raise self._shape_error("(N, d1, ...)", x)
+        y, self._cache = reshape_forward(x, (x.shape[0], -1))
+        return y
+
+    def backward(self, dy):
+        return reshape_backward(dy, self._take_cache())
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse (the chain rule, one link at a time).
+    params / grads / buffers expose the children's as "index.name", e.g. "0.w", "1.gamma"."""
+
+    def __init__(self, *layers):
+        self.layers = list(layers)
+        self.training = True
+
+    def _merged(self, attr):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in getattr(layer, attr).items()}
+
+    params = property(lambda self: self._merged("params"))
+    grads = property(lambda self: self._merged("grads"))
+    buffers = property(lambda self: self._merged("buffers"))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy):
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def train(self):
+        for layer in self.layers:
+            layer.train()
+        self.training = True
+        return self
+
+    def eval(self):
+        for layer in self.layers:
+            layer.eval()
+        self.training = False
+        return self
+
+    def astype(self, dtype):
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"

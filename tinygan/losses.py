@@ -1,0 +1,94 @@
+"""Losses. Each returns (loss, grad): a Python float, the mean over the batch, and the
+gradient of that loss with respect to its (first) input(s), same shapes.
+
+Derivations: docs/04-losses.md.
+"""
+import math
+
+from .backend import get_array_module
+from .ops import sigmoid
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def bce_with_logits(logits, targets):
+    """Binary cross-entropy on logits z with targets t in [0, 1], mean over all elements.
+
+    l(z, t) = -t log sigma(z) - (1 - t) log(1 - sigma(z))
+            = max(z, 0) - z t + log(1 + exp(-|z|))     (stable for any |z|)
+    dl/dz = sigma(z) - t.
+    logits (N, ...) and targets broadcastable to it  ->  (loss, dlogits (N, ...)).
+    """
+    xp = get_array_module(logits)
+    z = logits
+    t = xp.broadcast_to(xp.asarray(targets, dtype=z.dtype), z.shape)
+    count = z.size
+    loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).sum() / count
+    dz = (sigmoid(z) - t) / count
+    return float(loss), dz
+
+
+def log_softmax(logits):
+    """log softmax over the last axis via log-sum-exp: z - max - log(sum(exp(z - max)))."""
+    xp = get_array_module(logits)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax_cross_entropy(logits, labels):
+    """Cross-entropy of a categorical distribution given by logits, mean over the batch.
+
+    logits (N, K); labels (N,) integer classes, or (N, K) probabilities (e.g. one-hot).
+    l = -sum_k t_k log softmax(z)_k,   dl/dz = softmax(z) - t   (since sum_k t_k = 1).
+    Returns (loss, dlogits (N, K)).
+    """
+    xp = get_array_module(logits)
+    N, K = logits.shape
+    logp = log_softmax(logits)                                    # (N, K)
+    labels = xp.asarray(labels)
+    if labels.ndim == 1:
+        if labels.shape[0] != N:
+            raise ValueError(f"softmax_cross_entropy: {N} logits but {labels.shape[0]} labels")
+        t = xp.zeros_like(logits)
+        t[xp.arange(N), labels] = 1
+    else:
+        if labels.shape != logits.shape:
+            raise ValueError(f"softmax_cross_entropy: logits {logits.shape} but targets {labels.shape}")
+        t = labels.astype(logits.dtype)
+    loss = -(t * logp).sum() / N
+    dz = (xp.exp(logp) - t) / N
+    return float(loss), dz
+
+
+def gaussian_nll(x, mean, log_std):
+    """Negative log-likelihood of x under N(mean, exp(log_std)^2), per dimension,
+    summed over dimensions and averaged over the batch.
+
+    x, mean, log_std (N, D).  With u = (x - mean) / sigma, sigma = exp(log_std):
+    l = sum_d [ log_std + 0.5 log(2 pi) + 0.5 u^2 ]
+    dl/dmean    = -(x - mean) / sigma^2 = -u / sigma
+    dl/dlog_std = 1 - u^2
+    dl/dx       = u / sigma
+    Returns (loss, dx, dmean, dlog_std).
+    """
+    xp = get_array_module(x)
+    N = x.shape[0]
+    inv_sigma = xp.exp(-log_std)
+    u = (x - mean) * inv_sigma
+    loss = (log_std + _HALF_LOG_2PI + 0.5 * u * u).sum() / N
+    dx = u * inv_sigma / N
+    return float(loss), dx, -dx, (1 - u * u) / N
+
+
+def gaussian_nll_fixed_std(x, mean, std=1.0):
+    """gaussian_nll with a fixed sigma = std: 0.5 ((x - mean)/std)^2 summed over D, mean over N,
+    plus the constant D (log std + 0.5 log(2 pi)). With std = 1 that is MSE/2 + constant,
+    the form of the original InfoGAN code.
+    x, mean (N, D).  dl/dmean = -(x - mean) / std^2,  dl/dx = (x - mean) / std^2.
+    Returns (loss, dx, dmean).
+    """
+    N, D = x.shape
+    diff = x - mean
+    loss = 0.5 * (diff * diff).sum() / (std * std * N) + D * (math.log(std) + _HALF_LOG_2PI)
+    dx = diff / (std * std * N)
+    return float(loss), dx, -dx

@@ -1,0 +1,115 @@
+"""Elementwise and dense ops: each a pure pair `*_forward(...) -> (out, cache)` and
+`*_backward(dout, cache) -> grads`. Backward needs nothing but the cache.
+
+Derivations: docs/01-linear-and-activations.md.
+"""
+from typing import NamedTuple
+
+from .backend import get_array_module
+
+
+# ----------------------------------------------------------------------------- linear
+class LinearCache(NamedTuple):
+    x: object  # (N, D) input
+    w: object  # (D, M) weight
+
+
+def linear_forward(x, w, b):
+    """y = x @ w + b.   x (N, D), w (D, M), b (M,)  ->  y (N, M)"""
+    return x @ w + b, LinearCache(x=x, w=w)
+
+
+def linear_backward(dy, cache):
+    """Given dy = dL/dy (N, M), with y[n, m] = sum_d x[n, d] w[d, m] + b[m]:
+    dx = dy @ w.T      (N, M)(M, D) -> (N, D)
+    dw = x.T @ dy      (D, N)(N, M) -> (D, M)
+    db = sum_n dy      -> (M,)
+    See docs/01-linear-and-activations.md#linear.
+    """
+    x, w = cache.x, cache.w
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+
+
+# ----------------------------------------------------------------------------- activations
+class MaskCache(NamedTuple):
+    positive: object  # bool array, x > 0
+
+
+def relu_forward(x):
+    """y = max(x, 0), elementwise."""
+    positive = x > 0
+    return x * positive, MaskCache(positive=positive)
+
+
+def relu_backward(dy, cache):
+    """dy/dx = 1 where x > 0 else 0 (the kink at 0 takes the 0 side):  dx = dy * [x > 0]."""
+    return dy * cache.positive
+
+
+class LeakyReluCache(NamedTuple):
+    positive: object  # bool array, x > 0
+    slope: float      # negative slope
+
+
+def leaky_relu_forward(x, slope=0.2):
+    """y = x where x > 0, else slope * x."""
+    xp = get_array_module(x)
+    positive = x > 0
+    return xp.where(positive, x, slope * x), LeakyReluCache(positive=positive, slope=slope)
+
+
+def leaky_relu_backward(dy, cache):
+    """dx = dy * (1 where x > 0, else slope)."""
+    xp = get_array_module(dy)
+    return xp.where(cache.positive, dy, cache.slope * dy)
+
+
+class OutputCache(NamedTuple):
+    y: object  # the forward output, from which both derivatives below are computed
+
+
+def tanh_forward(x):
+    """y = tanh(x)."""
+    xp = get_array_module(x)
+    y = xp.tanh(x)
+    return y, OutputCache(y=y)
+
+
+def tanh_backward(dy, cache):
+    """d tanh(x)/dx = 1 - tanh(x)^2 = 1 - y^2:  dx = dy * (1 - y^2)."""
+    y = cache.y
+    return dy * (1 - y * y)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: for x < 0 use exp(x) / (1 + exp(x))."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))  # in (0, 1], never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_forward(x):
+    """y = 1 / (1 + exp(-x)), computed stably for any |x|."""
+    y = sigmoid(x)
+    return y, OutputCache(y=y)
+
+
+def sigmoid_backward(dy, cache):
+    """d sigma(x)/dx = sigma(x) (1 - sigma(x)) = y (1 - y):  dx = dy * y * (1 - y)."""
+    y = cache.y
+    return dy * y * (1 - y)
+
+
+# ----------------------------------------------------------------------------- reshape
+class ReshapeCache(NamedTuple):
+    shape: tuple  # the input's shape
+
+
+def reshape_forward(x, shape):
+    """y = x viewed with `shape` (N kept as the first axis by the layers that call this)."""
+    return x.reshape(shape), ReshapeCache(shape=x.shape)
+
+
+def reshape_backward(dy, cache):
+    """Reshaping moves no values, so its adjoint is reshaping back: dx = dy.reshape(x.shape)."""
+    return dy.reshape(cache.shape)
