@@ -8,6 +8,9 @@ Random numbers that matter for reproducibility (weight initialisation, latent
 samples, batch order) are drawn on the host from a NumPy Generator and then
 moved to the active backend, so a seed gives the same run on NumPy and CuPy.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 _BACKENDS = ("numpy", "cupy")
@@ -120,3 +123,25 @@ def seed(s):
 def rng():
     """The host NumPy Generator that layers draw their initial weights from."""
     return _rng
+
+
+# ----------------------------------------------------------------------------- CPU threads
+# NumPy runs elementwise work and copies on one core, but releases the GIL while it does,
+# so memory-bound loops (im2col, col2im, Adam) split over threads use every core.
+_threads = max(1, int(os.environ.get("TINYGAN_THREADS", os.cpu_count() or 1)))
+_pool = None
+
+
+def parallel_for(fn, n, min_size=1):
+    """Run fn(start, stop) over range(n) split into one contiguous part per CPU thread.
+    Runs fn(0, n) directly on the GPU backend, with one thread, or when n < 2 * min_size."""
+    global _pool
+    parts = min(_threads, n // max(min_size, 1))
+    if parts < 2 or _name != "numpy":
+        fn(0, n)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_threads, thread_name_prefix="tinygan")
+    bounds = [n * i // parts for i in range(parts + 1)]
+    for f in [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(parts)]:
+        f.result()  # re-raises a worker's exception here

@@ -2,7 +2,9 @@
 layouts (Linear keeps w as (in, out) so that y = x @ w + b reads like the math).
 
 Every layer has forward(x) -> y, backward(dy) -> dx, dicts `params` and `grads` with
-the same keys, gradients that accumulate across backward calls until zero_grad(),
+the same keys, gradients that accumulate across backward calls until zero_grad()
+(backward(dy, need_param_grads=False) returns dx only and leaves the grads alone;
+need_input_grad=False lets Linear and the convolutions skip dx and return None),
 and train() / eval(). Inputs are NCHW. Parameters live on the backend that is active
 when the layer is built (tinygan.backend.set_backend first), in its default dtype.
 """
@@ -51,10 +53,11 @@ class Module:
             self.grads[k] += g
 
     def _take_cache(self):
+        # The cache stays until the next forward, so one forward may be followed by
+        # several backward passes (InfoGAN backpropagates D's and G's losses separately).
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward() called without a forward() before it")
-        cache, self._cache = self._cache, None
-        return cache
+        return self._cache
 
     def zero_grad(self):
         for g in self.grads.values():
@@ -97,9 +100,10 @@ class Linear(Module):
         y, self._cache = linear_forward(x, self.params["w"], self.params["b"])
         return y
 
-    def backward(self, dy):
-        dx, dw, db = linear_backward(dy, self._take_cache())
-        self._accumulate(w=dw, b=db)
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        dx, dw, db = linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad)
+        if need_param_grads:
+            self._accumulate(w=dw, b=db)
         return dx
 
     def __repr__(self):
@@ -129,9 +133,10 @@ class Conv2d(Module):
         y, self._cache = conv2d_forward(x, self.params["w"], self.params["b"], self.stride, self.padding)
         return y
 
-    def backward(self, dy):
-        dx, dw, db = conv2d_backward(dy, self._take_cache())
-        self._accumulate(w=dw, b=db)
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        dx, dw, db = conv2d_backward(dy, self._take_cache(), need_param_grads, need_input_grad)
+        if need_param_grads:
+            self._accumulate(w=dw, b=db)
         return dx
 
     def __repr__(self):
@@ -162,9 +167,10 @@ class ConvTranspose2d(Conv2d):
         y, self._cache = conv_transpose2d_forward(x, self.params["w"], self.params["b"], self.stride, self.padding)
         return y
 
-    def backward(self, dy):
-        dx, dw, db = conv_transpose2d_backward(dy, self._take_cache())
-        self._accumulate(w=dw, b=db)
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        dx, dw, db = conv_transpose2d_backward(dy, self._take_cache(), need_param_grads, need_input_grad)
+        if need_param_grads:
+            self._accumulate(w=dw, b=db)
         return dx
 
     def __repr__(self):
@@ -204,9 +210,10 @@ class BatchNorm(Module):
         self._cache = cache
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
         dx, dgamma, dbeta = batchnorm_backward(dy, self._take_cache())
-        self._accumulate(gamma=dgamma, beta=dbeta)
+        if need_param_grads:
+            self._accumulate(gamma=dgamma, beta=dbeta)
         return dx
 
     def __repr__(self):
@@ -221,7 +228,7 @@ class _Activation(Module):
         y, self._cache = type(self).forward_fn(x)
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
         return type(self).backward_fn(dy, self._take_cache())
 
 
@@ -242,13 +249,15 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.2):
         super().__init__()
+        if not 0 <= negative_slope <= 1:
+            raise ValueError(f"LeakyReLU: negative_slope must be in [0, 1], got {negative_slope}")
         self.negative_slope = negative_slope
 
     def forward(self, x):
         y, self._cache = leaky_relu_forward(x, self.negative_slope)
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
         return leaky_relu_backward(dy, self._take_cache())
 
     def __repr__(self):
@@ -268,7 +277,7 @@ class Reshape(Module):
         y, self._cache = reshape_forward(x, (x.shape[0],) + self.shape)
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
         return reshape_backward(dy, self._take_cache())
 
     def __repr__(self):
@@ -284,7 +293,7 @@ class Flatten(Module):
         y, self._cache = reshape_forward(x, (x.shape[0], -1))
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
         return reshape_backward(dy, self._take_cache())
 
 
@@ -308,9 +317,9 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dy):
-        for layer in reversed(self.layers):
-            dy = layer.backward(dy)
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        for i in range(len(self.layers) - 1, -1, -1):
+            dy = self.layers[i].backward(dy, need_param_grads, need_input_grad or i > 0)
         return dy
 
     def zero_grad(self):

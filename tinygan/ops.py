@@ -19,15 +19,19 @@ def linear_forward(x, w, b):
     return x @ w + b, LinearCache(x=x, w=w)
 
 
-def linear_backward(dy, cache):
+def linear_backward(dy, cache, need_dw=True, need_dx=True):
     """Given dy = dL/dy (N, M), with y[n, m] = sum_d x[n, d] w[d, m] + b[m]:
     dx = dy @ w.T      (N, M)(M, D) -> (N, D)
     dw = x.T @ dy      (D, N)(N, M) -> (D, M)
     db = sum_n dy      -> (M,)
+    need_dw / need_dx False skip (and return None for) dw, db / dx.
     See docs/01-linear-and-activations.md#linear.
     """
     x, w = cache.x, cache.w
-    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+    dx = dy @ w.T if need_dx else None
+    if not need_dw:
+        return dx, None, None
+    return dx, x.T @ dy, dy.sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- activations
@@ -52,16 +56,26 @@ class LeakyReluCache(NamedTuple):
 
 
 def leaky_relu_forward(x, slope=0.2):
-    """y = x where x > 0, else slope * x."""
+    """y = x where x > 0, else slope * x   (0 <= slope <= 1).
+
+    Plain form: where(x > 0, x, slope * x). For slope <= 1 that equals max(x, slope * x),
+    which NumPy computes about 10x faster than `where` (two fast ufuncs, one buffer).
+    """
+    if not 0 <= slope <= 1:
+        raise ValueError(f"leaky_relu: slope must be in [0, 1], got {slope}")
     xp = get_array_module(x)
-    positive = x > 0
-    return xp.where(positive, x, slope * x), LeakyReluCache(positive=positive, slope=slope)
+    y = x * slope
+    xp.maximum(x, y, out=y)
+    return y, LeakyReluCache(positive=x > 0, slope=slope)
 
 
 def leaky_relu_backward(dy, cache):
-    """dx = dy * (1 where x > 0, else slope)."""
-    xp = get_array_module(dy)
-    return xp.where(cache.positive, dy, cache.slope * dy)
+    """dy/dx = 1 where x > 0, else slope:  dx = dy * (slope + (1 - slope) [x > 0])."""
+    scale = cache.positive.astype(dy.dtype)
+    scale *= 1 - cache.slope
+    scale += cache.slope
+    scale *= dy
+    return scale
 
 
 class OutputCache(NamedTuple):

@@ -7,7 +7,9 @@ with load_state_dict(), for checkpoints.
 """
 import math
 
-from .backend import get_array_module, to_numpy
+import numpy as np
+
+from .backend import get_array_module, parallel_for, to_numpy
 
 
 def _check_pair(params, grads):
@@ -70,16 +72,8 @@ class Adam:
         step_size = self.lr / (1 - b1 ** self.t)
         inv_sqrt_bc2 = 1 / math.sqrt(1 - b2 ** self.t)
         for k, p in self.params.items():
-            g, m, v = self.grads[k], self.m[k], self.v[k]
-            xp = get_array_module(p)
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * (g * g)
-            denom = xp.sqrt(v)
-            denom *= inv_sqrt_bc2
-            denom += self.eps
-            p -= step_size * (m / denom)
+            _adam_update(p.reshape(-1), self.grads[k].reshape(-1), self.m[k].reshape(-1), self.v[k].reshape(-1),
+                         b1, b2, step_size, inv_sqrt_bc2, self.eps)
 
     def state_dict(self):
         return {"t": self.t,
@@ -95,3 +89,45 @@ class Adam:
             xp = get_array_module(self.m[k])
             self.m[k][...] = xp.asarray(state["m"][k])
             self.v[k][...] = xp.asarray(state["v"][k])
+
+
+CHUNK = 1 << 16  # elements per block on the CPU: float32 blocks of 256 KiB, which stay in cache
+
+
+def _adam_update(p, g, m, v, b1, b2, step_size, inv_sqrt_bc2, eps):
+    """The Adam update of one flat parameter p (and its moments m, v) in place:
+        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+        p = p - step_size * m / (sqrt(v) inv_sqrt_bc2 + eps)
+    Written as in-place ufuncs on cache-sized blocks with one scratch buffer: the plain
+    form above makes about ten full-size temporaries and passes over memory; this reads
+    p, g, m, v once and writes p, m, v once, and the blocks are shared out over CPU
+    threads. On a GPU the whole array is one block.
+    """
+    xp = get_array_module(p)
+    n = p.size
+    chunk = n if xp is not np else CHUNK
+    n_chunks = -(-n // chunk)
+    parallel_for(lambda c0, c1: _adam_chunks(xp, p, g, m, v, c0, c1, chunk, b1, b2, step_size, inv_sqrt_bc2, eps),
+                 n_chunks)
+
+
+def _adam_chunks(xp, p, g, m, v, c0, c1, chunk, b1, b2, step_size, inv_sqrt_bc2, eps):
+    """_adam_update on blocks c0..c1-1 (one CPU thread's share)."""
+    n = p.size
+    t = xp.empty(min(chunk, n), dtype=p.dtype)  # this thread's scratch block
+    for s in range(c0 * chunk, min(c1 * chunk, n), chunk):
+        e = min(s + chunk, n)
+        pc, gc, mc, vc, tc = p[s:e], g[s:e], m[s:e], v[s:e], t[:e - s]
+        mc *= b1
+        xp.multiply(gc, 1 - b1, out=tc)
+        mc += tc                                   # m = b1 m + (1 - b1) g
+        vc *= b2
+        xp.multiply(gc, gc, out=tc)
+        tc *= 1 - b2
+        vc += tc                                   # v = b2 v + (1 - b2) g^2
+        xp.sqrt(vc, out=tc)
+        tc *= inv_sqrt_bc2
+        tc += eps                                  # sqrt(v / (1 - b2^t)) + eps
+        xp.divide(mc, tc, out=tc)
+        tc *= step_size
+        pc -= tc                                   # p -= lr / (1 - b1^t) * m / (...)

@@ -1,0 +1,76 @@
+"""Train an InfoGAN on MNIST (Table I of the paper), write the figures, and measure how
+well the categorical code recovered the ten digits.
+
+    python examples/train_mnist.py                       # CPU, the default schedule
+    python examples/train_mnist.py --backend cupy        # on a CUDA GPU
+
+Output (in --out): checkpoint.npz, metrics.jsonl, loss_curve.png, samples/, one
+figure4_code<i>.png per continuous code (rows: categories; columns: code i from -2 to 2),
+and the evaluation: eval.json and confusion.png.
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tinygan.cli import check_args, fail, nonneg_int, training_parser
+from tinygan.data import DataError, load_mnist
+from tinygan.evaluate import evaluate_mnist
+from tinygan.figures import code_sweep_figure
+from tinygan.train import OutputExists, TrainingDiverged, train
+
+MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
+DEFAULTS = {"out": "runs/mnist"}
+
+
+def figure4(model, out, seed):
+    """For each continuous code: rows = categories, columns = that code from -2 to 2."""
+    rng = np.random.default_rng([seed, 4])
+    noise = rng.uniform(-1, 1, model.cfg.n_noise)  # one noise vector for every block
+    paths = []
+    for i in range(model.cfg.n_cont):
+        path = Path(out) / f"figure4_code{i}.png"
+        code_sweep_figure(model, i, np.linspace(-2, 2, 10), path, rng, scale=2, noise=noise)
+        paths.append(path)
+    return paths
+
+
+def main(argv=None):
+    parser = training_parser(__doc__, DEFAULTS)
+    parser.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation at the end")
+    parser.add_argument("--eval-every", type=nonneg_int, default=0,
+                        help="also evaluate on the test set every this many steps, into eval_log.jsonl (0: only at the end)")
+    args = parser.parse_args(argv)
+    model_cfg, train_cfg = check_args(parser, args, MNIST)
+    try:
+        images, _ = load_mnist("train", args.data_dir)
+        test = None if args.no_eval else load_mnist("test", args.data_dir)
+    except DataError as e:
+        fail(str(e))
+    x = (images.astype(np.float32) / 255.0)[:, None]      # (n, 1, 28, 28) in [0, 1] for the sigmoid output
+
+    def finish(model, out):
+        for p in figure4(model, out, train_cfg.seed):
+            print(f"wrote {p}")
+        if test is not None:
+            result = evaluate_mnist(model, *test, out)
+            print(f"test accuracy of the categorical code (Hungarian matching): {result['accuracy']:.4f} "
+                  f"(error {1 - result['accuracy']:.2%}); wrote {out}/eval.json and {out}/confusion.png")
+
+    def periodic_eval(model, step, out):
+        if args.eval_every and test is not None and step % args.eval_every == 0:
+            acc = evaluate_mnist(model, *test)["accuracy"]
+            with open(Path(out) / "eval_log.jsonl", "a") as f:
+                f.write(json.dumps({"step": step, "accuracy": acc}) + "\n")
+
+    try:
+        train(model_cfg, train_cfg, x, args.out, resume=args.resume, overwrite=args.overwrite,
+              progress=not args.no_progress, on_step=periodic_eval, on_finish=finish)
+    except (OutputExists, FileNotFoundError, TrainingDiverged, ValueError) as e:
+        fail(str(e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Command-line flags shared by the training scripts, and their validation."""
+import argparse
+import sys
+
+from . import backend
+from .infogan import InfoGANConfig
+from .train import TrainConfig
+
+
+def positive_int(s):
+    v = int(s)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
+    return v
+
+
+def nonneg_int(s):
+    v = int(s)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
+    return v
+
+
+def positive_float(s):
+    v = float(s)
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
+    return v
+
+
+def nonneg_float(s):
+    v = float(s)
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {s}")
+    return v
+
+
+def training_parser(description, defaults):
+    """The flags of a training script; `defaults` overrides InfoGANConfig/TrainConfig defaults."""
+    m, t = InfoGANConfig(), TrainConfig()
+    d = dict(vars(m), **vars(t), **defaults)
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
+                   help="array backend: numpy (CPU) or cupy (CUDA GPU; needs CuPy)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the data files (searched first; then $TINYGAN_DATA/<set>, then ~/.cache/tinygan/<set>)")
+    p.add_argument("--out", default=d["out"], help="output folder for checkpoints, logs and figures")
+    p.add_argument("--steps", type=positive_int, default=d["steps"], help="training iterations")
+    p.add_argument("--batch-size", type=positive_int, default=d["batch_size"], help="images per batch (>= 2)")
+    p.add_argument("--seed", type=nonneg_int, default=d["seed"], help="random seed (initialisation, latents, batch order)")
+    p.add_argument("--n-cat", type=positive_int, default=d["n_cat"], help="categories of the categorical code")
+    p.add_argument("--n-cont", type=nonneg_int, default=d["n_cont"], help="number of continuous codes")
+    p.add_argument("--n-noise", type=nonneg_int, default=d["n_noise"], help="dimension of the noise vector z")
+    p.add_argument("--noise", choices=["uniform", "normal"], default=d["noise"], help="distribution of z")
+    p.add_argument("--learned-std", action="store_true",
+                   help="Q predicts a log-std for each continuous code (default: fixed std 1, the MSE form)")
+    p.add_argument("--lambda-cat", type=nonneg_float, default=d["lambda_cat"], help="weight of the categorical information loss")
+    p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
+    p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
+    p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
+    p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
+    p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"], help="steps between checkpoints (0: only at the end)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (same flags)")
+    p.add_argument("--overwrite", action="store_true", help="start again in an --out that already holds a run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def configs_from_args(args, fixed):
+    """(InfoGANConfig, TrainConfig) from parsed flags; `fixed` holds the data set's own fields."""
+    model_cfg = InfoGANConfig(n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat, n_cont=args.n_cont,
+                              fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
+                              lambda_cont=args.lambda_cont, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+    train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                            sample_every=args.sample_every, ckpt_every=args.ckpt_every)
+    return model_cfg.validate(), train_cfg.validate()
+
+
+def check_args(parser, args, fixed):
+    """Validate everything before any work starts; parser.error exits with a clear message."""
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite cannot be used together")
+    try:
+        cfgs = configs_from_args(args, fixed)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        backend.set_backend(args.backend)
+    except backend.BackendError as e:
+        parser.error(str(e))
+    return cfgs
+
+
+def fail(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(1)

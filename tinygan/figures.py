@@ -1,0 +1,106 @@
+"""Image grids, the latent-code sweeps (the paper's Figures 4 and 9) and the loss curve."""
+import json
+import os
+
+import numpy as np
+from PIL import Image
+
+from . import backend
+from .infogan import sample_latent
+
+
+def to_uint8(images, output):
+    """(n, C, H, W) generator output in [0, 1] (sigmoid) or [-1, 1] (tanh) -> uint8 (n, H, W, C)."""
+    x = backend.to_numpy(images).astype(np.float64)
+    if output == "tanh":
+        x = (x + 1) / 2
+    x = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+    return x.transpose(0, 2, 3, 1)  # (n, H, W, C)
+
+
+def grid(images_u8, nrow, pad=2, pad_value=255):
+    """Tile uint8 images (n, H, W, C) into rows of `nrow`; returns (rows*(H+pad)+pad, ...) uint8."""
+    n, H, W, C = images_u8.shape
+    rows = (n + nrow - 1) // nrow
+    out = np.full((rows * (H + pad) + pad, nrow * (W + pad) + pad, C), pad_value, np.uint8)
+    for k in range(n):
+        r, c = divmod(k, nrow)
+        out[pad + r * (H + pad):pad + r * (H + pad) + H, pad + c * (W + pad):pad + c * (W + pad) + W] = images_u8[k]
+    return out
+
+
+def save_image(array_u8, path, scale=1):
+    """Save (H, W, C) uint8 as PNG, upscaled by an integer factor with nearest neighbour
+    (pixel art stays crisp). Written atomically."""
+    img = Image.fromarray(array_u8[..., 0] if array_u8.shape[-1] == 1 else array_u8)
+    if scale != 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    tmp = f"{path}.tmp.png"
+    img.save(tmp)
+    os.replace(tmp, path)
+
+
+def code_sweep_latents(cfg, code, values, rng, noise=None):
+    """Latents for one sweep block: row k = category k, columns = continuous code `code`
+    taking `values`, the other codes 0, one noise vector throughout.
+    Returns (n_cat * len(values), latent_dim) float32."""
+    if noise is None:
+        noise = sample_latent(cfg, 1, rng)[0][0, :cfg.n_noise]
+    n_val = len(values)
+    cats = np.repeat(np.arange(cfg.n_cat), n_val)                          # (n_cat*n_val,)
+    cont = np.zeros((cfg.n_cat * n_val, cfg.n_cont))
+    if cfg.n_cont:
+        cont[:, code] = np.tile(values, cfg.n_cat)
+    latent, _, _ = sample_latent(cfg, len(cats), rng, cat=cats, cont=cont)
+    latent[:, :cfg.n_noise] = noise
+    return latent
+
+
+def code_sweep_figure(model, code, values, path, rng, scale=1, noise=None):
+    """One block of Figure 4 / 9: rows the categories, columns code `code` swept over values."""
+    latent = code_sweep_latents(model.cfg, code, values, rng, noise)
+    was_training = model.G.training
+    model.G.eval()
+    imgs = to_uint8(model.generate(latent), model.cfg.output)
+    if was_training:
+        model.G.train()
+    g = grid(imgs, len(values))
+    save_image(g, path, scale)
+    return g
+
+
+def sample_grid(model, latent, path, nrow, scale=1):
+    """Generate from fixed latents (evaluation-mode BatchNorm) and save them as one grid."""
+    was_training = model.G.training
+    model.G.eval()
+    imgs = to_uint8(model.generate(latent), model.cfg.output)
+    if was_training:
+        model.G.train()
+    save_image(grid(imgs, nrow), path, scale)
+
+
+def loss_curve(metrics_path, png_path, keys=("loss_d", "loss_g", "ce_g")):
+    """Plot chosen losses of metrics.jsonl against the step."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [json.loads(line) for line in open(metrics_path) if line.strip()]
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = [r["step"] for r in rows]
+    for k in keys:
+        if k in rows[0]:
+            v = np.array([r[k] for r in rows], dtype=float)
+            w = max(1, len(v) // 100)  # moving average over about 1% of the run
+            smooth = np.convolve(v, np.ones(w) / w, mode="valid")
+            ax.plot(steps[w - 1:], smooth, label=k)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = f"{png_path}.tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, png_path)

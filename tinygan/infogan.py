@@ -1,0 +1,313 @@
+"""InfoGAN: the generator G, the shared D/Q trunk, the D and Q heads, the latent codes,
+the losses with their gradients, and one training step. Derivations and the exact
+wiring (which loss updates which parameters): docs/05-infogan.md.
+
+Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32):
+    G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
+           4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
+    trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
+    D:     FC 1                                       (a logit)
+    Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
+"""
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from . import backend
+from .layers import (BatchNorm, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape,
+                     Sequential, Sigmoid, Tanh)
+from .losses import bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, softmax_cross_entropy
+from .optim import Adam
+
+
+@dataclass
+class InfoGANConfig:
+    img_channels: int = 1        # 1 for MNIST, 3 for RGB
+    img_size: int = 28           # square images; a multiple of 4
+    output: str = "sigmoid"      # G's last activation: "sigmoid" (data in [0, 1]) or "tanh" ([-1, 1])
+    n_noise: int = 62            # incompressible noise z
+    noise: str = "uniform"       # distribution of z: "uniform" on [-1, 1] or "normal"
+    n_cat: int = 10              # categories of the one categorical code
+    n_cont: int = 2              # continuous codes, uniform on [-1, 1]
+    fixed_std: bool = True       # Q's continuous posterior: N(mean, 1) (True) or N(mean, exp(log_std)^2)
+    lambda_cat: float = 1.0      # weight of the categorical information term
+    lambda_cont: float = 1.0     # weight of the continuous information term
+    lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
+    lr_g: float = 1e-3           # Adam learning rate of G
+    beta1: float = 0.5           # Adam beta1 (both optimisers)
+    slope: float = 0.1           # leaky ReLU negative slope
+    width: int = 64              # channels of the first conv (the second has 2 * width)
+    fc: int = 1024               # width of the fully connected layers
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown InfoGAN config keys: {sorted(unknown)}")
+        return cls(**d)
+
+    def validate(self):
+        """Raise ValueError naming the first bad field."""
+        if self.img_size % 4 or self.img_size < 8:
+            raise ValueError(f"img_size must be a multiple of 4 and at least 8, got {self.img_size}")
+        if self.output not in ("sigmoid", "tanh"):
+            raise ValueError(f"output must be 'sigmoid' or 'tanh', got {self.output!r}")
+        if self.noise not in ("uniform", "normal"):
+            raise ValueError(f"noise must be 'uniform' or 'normal', got {self.noise!r}")
+        for name in ("img_channels", "n_cat", "width", "fc"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("n_noise", "n_cont"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("lambda_cat", "lambda_cont"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("lr_d", "lr_g"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.beta1 < 1:
+            raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
+        return self
+
+    @property
+    def latent_dim(self):
+        return self.n_noise + self.n_cat + self.n_cont
+
+    @property
+    def q_dim(self):
+        return self.n_cat + self.n_cont * (1 if self.fixed_std else 2)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def build_generator(cfg):
+    S, W = cfg.img_size // 4, cfg.width
+    return Sequential(
+        Linear(cfg.latent_dim, cfg.fc), BatchNorm(cfg.fc), ReLU(),
+        Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
+        Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
+        ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
+        ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
+        Sigmoid() if cfg.output == "sigmoid" else Tanh())
+
+
+def build_trunk(cfg):
+    S, W = cfg.img_size // 4, cfg.width
+    return Sequential(
+        Conv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),    # (N, W, 2S, 2S)
+        Conv2d(W, 2 * W, 4, stride=2, padding=1), BatchNorm(2 * W), LeakyReLU(cfg.slope),  # (N, 2W, S, S)
+        Flatten(),                                                                    # (N, 2W*S*S)
+        Linear(2 * W * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))       # (N, fc)
+
+
+def build_d_head(cfg):
+    return Sequential(Linear(cfg.fc, 1))
+
+
+def build_q_head(cfg):
+    return Sequential(Linear(cfg.fc, 128), BatchNorm(128), LeakyReLU(cfg.slope), Linear(128, cfg.q_dim))
+
+
+# ----------------------------------------------------------------------------- latent codes
+def sample_latent(cfg, n, rng, cat=None, cont=None):
+    """Draw n latent vectors on the host: [z (n_noise) | one-hot c (n_cat) | c' (n_cont)].
+
+    cat (n,) ints and cont (n, n_cont) may be given to fix the codes (for figures).
+    Returns (latent (n, latent_dim) float32, cat (n,) int64, cont (n, n_cont) float32).
+    """
+    if cfg.noise == "uniform":
+        z = rng.uniform(-1, 1, (n, cfg.n_noise))
+    else:
+        z = rng.standard_normal((n, cfg.n_noise))
+    cat = rng.integers(0, cfg.n_cat, n) if cat is None else np.asarray(cat, dtype=np.int64)
+    cont = rng.uniform(-1, 1, (n, cfg.n_cont)) if cont is None else np.asarray(cont, dtype=np.float64)
+    onehot = np.eye(cfg.n_cat)[cat]                                              # (n, n_cat)
+    latent = np.concatenate([z, onehot, cont], axis=1).astype(np.float32)       # (n, latent_dim)
+    return latent, cat, cont.astype(np.float32)
+
+
+def info_loss(q_out, cat, cont, cfg):
+    """The information terms: lambda_cat * CE(Q's categorical, c) + lambda_cont * NLL(c' | Q).
+
+    q_out (N, q_dim) = [cat logits (n_cat) | means (n_cont) | log-stds (n_cont), if learned].
+    Minimising CE is maximising E[log Q(c|x)], InfoGAN's lower bound on I(c; G(z, c)) minus H(c).
+    Returns (loss, dq_out (N, q_dim), parts) with parts = {"cat": CE, "cont": NLL}.
+    """
+    xp = backend.get_array_module(q_out)
+    K, M = cfg.n_cat, cfg.n_cont
+    logits, mean = q_out[:, :K], q_out[:, K:K + M]                               # (N, K), (N, M)
+    ce, dlogits = softmax_cross_entropy(logits, cat)
+    dq = xp.zeros_like(q_out)
+    dq[:, :K] = cfg.lambda_cat * dlogits
+    nll = 0.0
+    if M:
+        if cfg.fixed_std:
+            nll, _, dmean = gaussian_nll_fixed_std(cont, mean)
+        else:
+            nll, _, dmean, dlog_std = gaussian_nll(cont, mean, q_out[:, K + M:])
+            dq[:, K + M:] = cfg.lambda_cont * dlog_std
+        dq[:, K:K + M] = cfg.lambda_cont * dmean
+    return cfg.lambda_cat * ce + cfg.lambda_cont * nll, dq, {"cat": ce, "cont": nll}
+
+
+# ----------------------------------------------------------------------------- the model
+class InfoGAN:
+    """G, the D/Q trunk and the two heads, their optimisers, and the training step.
+
+    The wiring (docs/05-infogan.md): D, the trunk and Q are updated by Adam(lr_d) on
+        L_D = BCE(D(x), 1) + BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c),
+    then G is updated by Adam(lr_g) on a fresh latent batch with
+        L_G = BCE(D(G(z, c)), 1) + info(Q(G(z, c)), c),
+    whose gradient reaches G through the (unchanged) D head, Q head and trunk.
+    """
+
+    def __init__(self, cfg, seed=0):
+        self.cfg = cfg.validate()
+        backend.seed(seed)
+        self.G = build_generator(cfg)
+        self.trunk = build_trunk(cfg)
+        self.d_head = build_d_head(cfg)
+        self.q_head = build_q_head(cfg)
+        self.d_params = {**_prefixed("trunk", self.trunk.params), **_prefixed("d_head", self.d_head.params),
+                         **_prefixed("q_head", self.q_head.params)}
+        self.d_grads = {**_prefixed("trunk", self.trunk.grads), **_prefixed("d_head", self.d_head.grads),
+                        **_prefixed("q_head", self.q_head.grads)}
+        self.opt_d = Adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
+        self.opt_g = Adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
+        self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
+
+    def modules(self):
+        return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
+
+    def train(self):
+        for m in self.modules().values():
+            m.train()
+
+    def eval(self):
+        for m in self.modules().values():
+            m.eval()
+
+    def generate(self, latent):
+        """Images from host latent vectors (n, latent_dim), on the active backend."""
+        return self.G.forward(backend.asarray(latent, dtype=self.G.params["0.w"].dtype))
+
+    def _heads_backward(self, dlogit, dq, need_param_grads=True):
+        """Both heads read the trunk's output h, so dL/dh is the sum of what they send back."""
+        return (self.d_head.backward(dlogit, need_param_grads)
+                + self.q_head.backward(dq, need_param_grads))
+
+    def d_step(self, real):
+        """One update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
+        cfg = self.cfg
+        N = real.shape[0]
+        for m in (self.trunk, self.d_head, self.q_head):
+            m.zero_grad()
+        # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
+        h = self.trunk.forward(real)                                  # (N, fc)
+        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
+        self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)  # no d(image) needed
+        # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c)
+        latent, cat, cont = sample_latent(cfg, N, self.rng)
+        fake = self.generate(latent)                                  # (N, C, H, W), no grad to G here
+        h = self.trunk.forward(fake)
+        loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
+        self.opt_d.step()
+        return {"loss_d": loss_real + loss_fake + info, "d_real": loss_real, "d_fake": loss_fake,
+                "info_d": info, "ce_d": parts["cat"], "nll_d": parts["cont"]}
+
+    def g_step(self, N):
+        """One update of G on a fresh batch of N latent vectors."""
+        cfg = self.cfg
+        self.G.zero_grad()
+        latent, cat, cont = sample_latent(cfg, N, self.rng)
+        fake = self.generate(latent)
+        h = self.trunk.forward(fake)
+        loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
+        dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
+        self.G.backward(dfake)
+        self.opt_g.step()
+        return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
+                "ce_g": parts["cat"], "nll_g": parts["cont"]}
+
+    def step(self, real):
+        """One training iteration: a D/Q update on real + fake, then a G update."""
+        out = self.d_step(real)
+        out.update(self.g_step(real.shape[0]))
+        return out
+
+    def classify(self, images, batch_size=500):
+        """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
+        was_training = self.trunk.training
+        self.trunk.eval()
+        self.q_head.eval()
+        out = []
+        for i in range(0, len(images), batch_size):
+            x = backend.asarray(images[i:i + batch_size], dtype=self.G.params["0.w"].dtype)
+            q = self.q_head.forward(self.trunk.forward(x))
+            out.append(backend.to_numpy(q[:, :self.cfg.n_cat].argmax(axis=1)))
+        if was_training:
+            self.trunk.train()
+            self.q_head.train()
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+    def is_finite(self):
+        """True when every parameter and buffer is finite."""
+        for m in self.modules().values():
+            for v in list(m.params.values()) + list(m.buffers.values()):
+                if not bool(backend.get_array_module(v).isfinite(v).all()):
+                    return False
+        return True
+
+    # ------------------------------------------------------------------------- state
+    def state_dict(self):
+        """Every array and counter needed to resume exactly, as host NumPy values."""
+        arrays = {}
+        for name, m in self.modules().items():
+            for k, v in m.params.items():
+                arrays[f"{name}.params.{k}"] = backend.to_numpy(v)
+            for k, v in m.buffers.items():
+                arrays[f"{name}.buffers.{k}"] = backend.to_numpy(v)
+        for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
+            st = opt.state_dict()
+            for k in st["m"]:
+                arrays[f"{opt_name}.m.{k}"] = st["m"][k]
+                arrays[f"{opt_name}.v.{k}"] = st["v"][k]
+        meta = {"config": self.cfg.to_dict(), "opt_d_t": self.opt_d.t, "opt_g_t": self.opt_g.t,
+                "rng": self.rng.bit_generator.state}
+        return arrays, meta
+
+    def load_state_dict(self, arrays, meta):
+        if meta["config"] != self.cfg.to_dict():
+            raise ValueError("checkpoint was made with a different configuration")
+        try:
+            for name, m in self.modules().items():
+                for d, kind in ((m.params, "params"), (m.buffers, "buffers")):
+                    for k, v in d.items():
+                        src = arrays[f"{name}.{kind}.{k}"]
+                        if src.shape != v.shape:
+                            raise ValueError(f"{name}.{kind}.{k}: checkpoint shape {src.shape}, model {v.shape}")
+                        v[...] = backend.asarray(src, dtype=v.dtype)
+            for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
+                opt.load_state_dict({"t": meta[f"{opt_name}_t"],
+                                     "m": {k: arrays[f"{opt_name}.m.{k}"] for k in opt.m},
+                                     "v": {k: arrays[f"{opt_name}.v.{k}"] for k in opt.v}})
+        except KeyError as e:
+            raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
+        self.rng.bit_generator.state = meta["rng"]
+
+
+def _prefixed(prefix, d):
+    return {f"{prefix}.{k}": v for k, v in d.items()}
+
+
+def mutual_information_lower_bound(ce, n_cat):
+    """InfoGAN's L_I for the categorical code: H(c) - CE = log(n_cat) - CE (nats)."""
+    return math.log(n_cat) - ce
