@@ -200,32 +200,30 @@ class InfoGAN:
         return (self.d_head.backward(dlogit, need_param_grads)
                 + self.q_head.backward(dq, need_param_grads))
 
-    def d_step(self, real):
-        """One update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
+    def d_loss_and_grads(self, real, latent, cat, cont):
+        """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
+        grads of the trunk and both heads (zeroed first). Returns the loss terms."""
         cfg = self.cfg
-        N = real.shape[0]
         for m in (self.trunk, self.d_head, self.q_head):
             m.zero_grad()
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)  # no d(image) needed
-        # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c)
-        latent, cat, cont = sample_latent(cfg, N, self.rng)
-        fake = self.generate(latent)                                  # (N, C, H, W), no grad to G here
+        # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
+        fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
-        self.opt_d.step()
         return {"loss_d": loss_real + loss_fake + info, "d_real": loss_real, "d_fake": loss_fake,
                 "info_d": info, "ce_d": parts["cat"], "nll_d": parts["cont"]}
 
-    def g_step(self, N):
-        """One update of G on a fresh batch of N latent vectors."""
+    def g_loss_and_grads(self, latent, cat, cont):
+        """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
+        The trunk and heads pass the gradient through without accumulating their own."""
         cfg = self.cfg
         self.G.zero_grad()
-        latent, cat, cont = sample_latent(cfg, N, self.rng)
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
@@ -233,9 +231,20 @@ class InfoGAN:
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
         self.G.backward(dfake)
-        self.opt_g.step()
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
+
+    def d_step(self, real):
+        """One Adam update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
+        out = self.d_loss_and_grads(real, *sample_latent(self.cfg, real.shape[0], self.rng))
+        self.opt_d.step()
+        return out
+
+    def g_step(self, N):
+        """One Adam update of G on a fresh batch of N latent vectors."""
+        out = self.g_loss_and_grads(*sample_latent(self.cfg, N, self.rng))
+        self.opt_g.step()
+        return out
 
     def step(self, real):
         """One training iteration: a D/Q update on real + fake, then a G update."""

@@ -1,0 +1,123 @@
+"""End-to-end gradient check of the InfoGAN losses on a tiny model in float64: every
+parameter of G, the shared trunk, the D head and the Q head against finite differences."""
+import numpy as np
+import pytest
+
+from tinygan.gradcheck import numeric_grad, rel_error
+from tinygan.infogan import InfoGAN, InfoGANConfig, info_loss, sample_latent
+
+TOL = 1e-6
+
+
+def tiny_cfg(**kw):
+    base = dict(img_channels=1, img_size=8, n_noise=3, n_cat=3, n_cont=2, width=2, fc=6)
+    base.update(kw)
+    return InfoGANConfig(**base)
+
+
+def tiny_model(**kw):
+    model = InfoGAN(tiny_cfg(**kw), seed=0)
+    for m in model.modules().values():
+        m.astype(np.float64)
+        # larger weights than the 0.02 init, so every path carries a measurable gradient
+        for p in m.params.values():
+            p[...] = np.random.default_rng(p.size).standard_normal(p.shape) * 0.5
+    return model
+
+
+def bias_before_batchnorm(seq):
+    """Keys of biases that a training-mode BatchNorm subtracts out again: their true
+    gradient is exactly zero, so they are checked for that instead of a ratio."""
+    layers = seq.layers
+    return {f"{i}.b" for i in range(len(layers) - 1)
+            if "b" in layers[i].params and type(layers[i + 1]).__name__ == "BatchNorm"}
+
+
+def check(seq, analytic, loss, where):
+    zero = bias_before_batchnorm(seq)
+    for k, p in seq.params.items():
+        num = numeric_grad(lambda _: loss(), p)
+        if k in zero:
+            assert np.abs(analytic[k]).max() < 1e-12, (where, k)
+            assert np.abs(num).max() < 1e-6, (where, k)
+        else:
+            assert rel_error(analytic[k], num) < TOL, (where, k)
+
+
+@pytest.mark.parametrize("fixed_std,output", [(True, "sigmoid"), (False, "tanh")])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
+    model = tiny_model(fixed_std=fixed_std, output=output)
+    real = rng.random((5, 1, 8, 8))
+    latent, cat, cont = sample_latent(model.cfg, 5, rng)
+    latent = latent.astype(np.float64)
+    model.d_loss_and_grads(real, latent, cat, cont)
+    analytic = {name: {k: g.copy() for k, g in m.grads.items()}
+                for name, m in model.modules().items() if name != "G"}
+
+    def loss():
+        return model.d_loss_and_grads(real, latent, cat, cont)["loss_d"]
+    for name, grads in analytic.items():
+        check(model.modules()[name], grads, loss, name)
+
+
+@pytest.mark.parametrize("fixed_std", [True, False])
+def test_g_loss_gradients(float64_layers, rng, fixed_std):
+    model = tiny_model(fixed_std=fixed_std)
+    latent, cat, cont = sample_latent(model.cfg, 5, rng)
+    latent = latent.astype(np.float64)
+    model.g_loss_and_grads(latent, cat, cont)
+    analytic = {k: g.copy() for k, g in model.G.grads.items()}
+    check(model.G, analytic, lambda: model.g_loss_and_grads(latent, cat, cont)["loss_g"], "G")
+
+
+def test_g_step_leaves_d_grads_alone(float64_layers, rng):
+    model = tiny_model()
+    for m in (model.trunk, model.d_head, model.q_head):
+        m.zero_grad()
+    latent, cat, cont = sample_latent(model.cfg, 4, rng)
+    model.g_loss_and_grads(latent.astype(np.float64), cat, cont)
+    for m in (model.trunk, model.d_head, model.q_head):
+        assert all(not g.any() for g in m.grads.values())
+
+
+def test_info_loss_gradient(rng):
+    cfg = tiny_cfg(fixed_std=False, lambda_cat=0.7, lambda_cont=0.3)
+    q = rng.standard_normal((6, cfg.q_dim))
+    cat, cont = rng.integers(0, 3, 6), rng.uniform(-1, 1, (6, 2))
+    loss, dq, parts = info_loss(q, cat, cont, cfg)
+    assert loss == pytest.approx(0.7 * parts["cat"] + 0.3 * parts["cont"])
+    assert rel_error(dq, numeric_grad(lambda v: info_loss(v, cat, cont, cfg)[0], q)) < TOL
+
+
+def test_sample_latent_layout(rng):
+    cfg = tiny_cfg()
+    latent, cat, cont = sample_latent(cfg, 7, rng, cat=[0, 1, 2, 0, 1, 2, 0])
+    assert latent.shape == (7, cfg.latent_dim) and latent.dtype == np.float32
+    np.testing.assert_array_equal(latent[:, 3:6].argmax(1), cat)
+    np.testing.assert_array_equal(latent[:, 3:6].sum(1), 1)
+    np.testing.assert_allclose(latent[:, 6:], cont)
+    assert np.all(np.abs(latent[:, :3]) <= 1)  # uniform noise by default
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="img_size"):
+        tiny_cfg(img_size=10).validate()
+    with pytest.raises(ValueError, match="n_cat"):
+        tiny_cfg(n_cat=0).validate()
+    with pytest.raises(ValueError, match="lr_d"):
+        tiny_cfg(lr_d=0).validate()
+    with pytest.raises(ValueError, match="unknown"):
+        InfoGANConfig.from_dict({"nope": 1})
+
+
+def test_shapes_of_the_paper_models():
+    for cfg, shape in [(InfoGANConfig(), (2, 1, 28, 28)),
+                       (InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_cont=4), (2, 3, 24, 24)),
+                       (InfoGANConfig(img_channels=3, img_size=32, output="tanh", n_cont=4), (2, 3, 32, 32))]:
+        model = InfoGAN(cfg, seed=0)
+        latent, _, _ = sample_latent(cfg, 2, np.random.default_rng(0))
+        img = model.generate(latent)
+        assert img.shape == shape
+        h = model.trunk.forward(img)
+        assert model.d_head.forward(h).shape == (2, 1)
+        assert model.q_head.forward(h).shape == (2, cfg.q_dim)

@@ -1,0 +1,190 @@
+"""Training loop: a smoke run on synthetic data, exact resume, NaN stop, no clobbering,
+and the command-line checks of examples/train_mnist.py."""
+import json
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygan.infogan import InfoGAN, InfoGANConfig
+from tinygan.train import (OutputExists, TrainConfig, TrainingDiverged, load_model, read_checkpoint,
+                           train)
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def tiny_cfg():
+    return InfoGANConfig(img_size=8, n_noise=4, n_cat=3, n_cont=2, width=4, fc=16)
+
+
+def synthetic(n=40, seed=0):
+    return np.random.default_rng(seed).random((n, 1, 8, 8)).astype(np.float32)
+
+
+def metrics(out):
+    return [json.loads(line) for line in open(Path(out) / "metrics.jsonl")]
+
+
+def test_smoke_run_writes_everything(tmp_path):
+    out = tmp_path / "run"
+    model = train(tiny_cfg(), TrainConfig(steps=6, batch_size=8, sample_every=3, ckpt_every=3),
+                  synthetic(), out, progress=False)
+    assert (out / "checkpoint.npz").is_file() and (out / "loss_curve.png").is_file()
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+    rows = metrics(out)
+    assert [r["step"] for r in rows] == list(range(1, 7))
+    assert all(math.isfinite(r["loss_d"]) and math.isfinite(r["loss_g"]) for r in rows)
+    arrays, meta = read_checkpoint(out / "checkpoint.npz")
+    assert meta["step"] == 6 and meta["config"] == tiny_cfg().to_dict()
+    assert "opt_d.m.trunk.0.w" in arrays and "G.buffers.1.running_var" in arrays
+    again, _ = load_model(out / "checkpoint.npz")
+    np.testing.assert_array_equal(again.G.params["0.w"], model.G.params["0.w"])
+
+
+def test_resume_reproduces_the_uninterrupted_run(tmp_path):
+    cfg, x = tiny_cfg(), synthetic()
+    full = TrainConfig(steps=8, batch_size=8, sample_every=0, ckpt_every=4)
+    train(cfg, full, x, tmp_path / "a", progress=False)
+    train(cfg, TrainConfig(steps=4, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b", progress=False)
+    train(cfg, full, x, tmp_path / "b", resume=True, progress=False)
+    a, b = metrics(tmp_path / "a"), metrics(tmp_path / "b")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    assert strip(a) == strip(b)
+    assert len(b) == 8
+
+
+def test_same_seed_same_losses(tmp_path):
+    cfg, x, tc = tiny_cfg(), synthetic(), TrainConfig(steps=3, batch_size=8, sample_every=0)
+    train(cfg, tc, x, tmp_path / "a", progress=False)
+    train(cfg, tc, x, tmp_path / "b", progress=False)
+    assert [r["loss_d"] for r in metrics(tmp_path / "a")] == [r["loss_d"] for r in metrics(tmp_path / "b")]
+
+
+def test_refuses_to_clobber(tmp_path):
+    tc = TrainConfig(steps=2, batch_size=8, sample_every=0)
+    train(tiny_cfg(), tc, synthetic(), tmp_path / "r", progress=False)
+    with pytest.raises(OutputExists, match="--resume .* --overwrite"):
+        train(tiny_cfg(), tc, synthetic(), tmp_path / "r", progress=False)
+    train(tiny_cfg(), tc, synthetic(), tmp_path / "r", overwrite=True, progress=False)
+    assert len(metrics(tmp_path / "r")) == 2
+
+
+def test_resume_needs_a_checkpoint_and_the_same_config(tmp_path):
+    tc = TrainConfig(steps=2, batch_size=8, sample_every=0)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(tiny_cfg(), tc, synthetic(), tmp_path / "none", resume=True, progress=False)
+    train(tiny_cfg(), tc, synthetic(), tmp_path / "r", progress=False)
+    other = tiny_cfg()
+    other.lambda_cat = 2.0
+    with pytest.raises(ValueError, match="lambda_cat"):
+        train(other, TrainConfig(steps=4, batch_size=8), synthetic(), tmp_path / "r", resume=True, progress=False)
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real_step = InfoGAN.step
+    calls = {"n": 0}
+
+    def step(self, real):
+        calls["n"] += 1
+        out = real_step(self, real)
+        if calls["n"] == 5:
+            out["loss_g"] = float("nan")
+        return out
+    monkeypatch.setattr(InfoGAN, "step", step)
+    out = tmp_path / "r"
+    with pytest.raises(TrainingDiverged, match="step 5: loss loss_g became nan"):
+        train(tiny_cfg(), TrainConfig(steps=10, batch_size=8, sample_every=0, ckpt_every=2),
+              synthetic(), out, progress=False)
+    assert read_checkpoint(out / "checkpoint.npz")[1]["step"] == 4
+
+
+def test_checkpoint_not_written_over_by_broken_parameters(tmp_path, monkeypatch):
+    real_step = InfoGAN.step
+    calls = {"n": 0}
+
+    def step(self, real):
+        calls["n"] += 1
+        out = real_step(self, real)
+        if calls["n"] == 4:  # finite losses, but the update broke the weights
+            self.G.params["0.w"][0, 0] = np.inf
+        return out
+    monkeypatch.setattr(InfoGAN, "step", step)
+    with pytest.raises(TrainingDiverged, match="parameters"):
+        train(tiny_cfg(), TrainConfig(steps=10, batch_size=8, sample_every=0, ckpt_every=2),
+              synthetic(), tmp_path / "r", progress=False)
+    assert read_checkpoint(tmp_path / "r" / "checkpoint.npz")[1]["step"] == 2
+
+
+def test_bad_training_config():
+    with pytest.raises(ValueError, match="batch size"):
+        TrainConfig(batch_size=1).validate()
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0).validate()
+
+
+def test_not_a_checkpoint(tmp_path):
+    (tmp_path / "x.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable tinygan checkpoint"):
+        read_checkpoint(tmp_path / "x.npz")
+
+
+# ----------------------------------------------------------------------------- the script
+def run_script(name, args, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [name] + [str(a) for a in args])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    return e.value.code
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--steps", "0"], "--steps: must be a positive integer"),
+    (["--batch-size", "1"], "batch size must be >= 2"),
+    (["--lr-d", "-1"], "--lr-d: must be a positive number"),
+    (["--lambda-cat", "nan"], "--lambda-cat: must be a number >= 0"),
+    (["--n-cat", "0"], "--n-cat: must be a positive integer"),
+    (["--resume", "--overwrite"], "cannot be used together"),
+    (["--backend", "torch"], "invalid choice"),
+])
+def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):
+    assert run_script("train_mnist.py", args, monkeypatch) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_script_help_lists_every_flag(monkeypatch, capsys):
+    assert run_script("train_mnist.py", ["--help"], monkeypatch) == 0
+    text = capsys.readouterr().out
+    for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
+                 "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
+                 "--resume", "--overwrite"]:
+        assert flag in text
+
+
+def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
+    from test_data import write_split
+    write_split(tmp_path / "mnist", "train", n=20)
+    write_split(tmp_path / "mnist", "test", n=12)
+    out = tmp_path / "run"
+    args = ["--data-dir", tmp_path / "mnist", "--out", out, "--steps", 2, "--batch-size", 8,
+            "--sample-every", 1, "--no-progress"]
+    monkeypatch.setattr(sys, "argv", ["train_mnist.py"] + [str(a) for a in args])
+    runpy.run_path(str(EXAMPLES / "train_mnist.py"), run_name="not_main")["main"]()
+    assert (out / "figure4_code0.png").is_file() and (out / "figure4_code1.png").is_file()
+    result = json.loads((out / "eval.json").read_text())
+    assert result["n_images"] == 12 and 0 <= result["accuracy"] <= 1
+    assert (out / "confusion.png").is_file()
+    # a second run into the same folder is refused with a message, exit code 1
+    assert run_script("train_mnist.py", args, monkeypatch) == 1
+    assert "already holds a training run" in capsys.readouterr().err
+
+
+def test_script_missing_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("TINYGAN_DATA", raising=False)
+    monkeypatch.setenv("TINYGAN_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    assert run_script("train_mnist.py", ["--data-dir", tmp_path / "empty", "--out", tmp_path / "o"],
+                      monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "was not found and could not be downloaded" in err and "Traceback" not in err
