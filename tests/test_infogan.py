@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.infogan import InfoGAN, InfoGANConfig, info_loss, sample_latent
+from tinygan.infogan import InfoGAN, InfoGANConfig, balance_loss, info_loss, sample_latent
 
 TOL = 1e-6
 
@@ -44,9 +44,9 @@ def check(seq, analytic, loss, where):
             assert rel_error(analytic[k], num) < TOL, (where, k)
 
 
-@pytest.mark.parametrize("fixed_std,output", [(True, "sigmoid"), (False, "tanh")])
-def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
-    model = tiny_model(fixed_std=fixed_std, output=output)
+@pytest.mark.parametrize("fixed_std,output,lambda_bal", [(True, "sigmoid", 0.0), (False, "tanh", 0.7)])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal):
+    model = tiny_model(fixed_std=fixed_std, output=output, lambda_bal=lambda_bal)
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -121,3 +121,15 @@ def test_shapes_of_the_paper_models():
         h = model.trunk.forward(img)
         assert model.d_head.forward(h).shape == (2, 1)
         assert model.q_head.forward(h).shape == (2, cfg.q_dim)
+
+
+def test_balance_loss(rng):
+    z = rng.standard_normal((7, 4)) * 2
+    loss, dz = balance_loss(z)
+    s = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    pbar = s.mean(0)
+    assert loss == pytest.approx(np.sum(pbar * np.log(pbar * 4)), rel=1e-12)  # KL(pbar || uniform)
+    assert rel_error(dz, numeric_grad(lambda v: balance_loss(v)[0], z)) < TOL
+    # zero for a balanced batch, large when every sample picks the same category
+    assert balance_loss(np.log(np.eye(4) + 1e-9))[0] == pytest.approx(0, abs=1e-6)
+    assert balance_loss(np.tile([10.0, 0, 0, 0], (5, 1)))[0] > 1.3

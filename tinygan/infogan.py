@@ -17,7 +17,8 @@ import numpy as np
 from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape,
                      Sequential, Sigmoid, Tanh)
-from .losses import bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, softmax_cross_entropy
+from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
+                     softmax_cross_entropy)
 from .optim import Adam
 
 
@@ -33,6 +34,7 @@ class InfoGANConfig:
     fixed_std: bool = True       # Q's continuous posterior: N(mean, 1) (True) or N(mean, exp(log_std)^2)
     lambda_cat: float = 1.0      # weight of the categorical information term
     lambda_cont: float = 1.0     # weight of the continuous information term
+    lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
     lr_g: float = 1e-3           # Adam learning rate of G
     beta1: float = 0.5           # Adam beta1 (both optimisers)
@@ -62,7 +64,7 @@ class InfoGANConfig:
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_bal"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_d", "lr_g"):
@@ -154,6 +156,24 @@ def info_loss(q_out, cat, cont, cfg):
     return cfg.lambda_cat * ce + cfg.lambda_cont * nll, dq, {"cat": ce, "cont": nll}
 
 
+def balance_loss(logits):
+    """KL(pbar || uniform) = log K - H(pbar), pbar = mean_n softmax(logits_n): how far the
+    batch's average category distribution is from the uniform prior of the code.
+
+    logits (N, K). With s = softmax(logits):
+        dL/dlogits[n, i] = (1/N) s[n, i] (log pbar[i] - sum_k s[n, k] log pbar[k])
+    Returns (loss, dlogits (N, K)). Derivation: docs/06-infogan.md.
+    """
+    xp = backend.get_array_module(logits)
+    N, K = logits.shape
+    s = xp.exp(log_softmax(logits))                                     # (N, K)
+    pbar = s.mean(axis=0)                                               # (K,)
+    log_pbar = xp.log(xp.maximum(pbar, 1e-30))
+    loss = math.log(K) + float((pbar * log_pbar).sum())
+    dlogits = s * (log_pbar - (s * log_pbar).sum(axis=1, keepdims=True)) / N
+    return loss, dlogits
+
+
 # ----------------------------------------------------------------------------- the model
 class InfoGAN:
     """G, the D/Q trunk and the two heads, their optimisers, and the training step.
@@ -209,15 +229,22 @@ class InfoGAN:
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
-        self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)  # no d(image) needed
+        dh = self.d_head.backward(dlogit)
+        bal = 0.0
+        if cfg.lambda_bal:  # Q's categories on real images should be as balanced as the prior
+            bal, dlogits = balance_loss(self.q_head.forward(h)[:, :cfg.n_cat])
+            dq = backend.get_array_module(dlogits).zeros((real.shape[0], cfg.q_dim), dtype=dlogits.dtype)
+            dq[:, :cfg.n_cat] = cfg.lambda_bal * dlogits
+            dh = dh + self.q_head.backward(dq)
+        self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
-        return {"loss_d": loss_real + loss_fake + info, "d_real": loss_real, "d_fake": loss_fake,
-                "info_d": info, "ce_d": parts["cat"], "nll_d": parts["cont"]}
+        return {"loss_d": loss_real + loss_fake + info + cfg.lambda_bal * bal, "d_real": loss_real,
+                "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"], "nll_d": parts["cont"], "bal": bal}
 
     def g_loss_and_grads(self, latent, cat, cont):
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).

@@ -1,0 +1,196 @@
+"""Time the full MNIST InfoGAN training step (D/Q update on real + fake, then the G update).
+
+    python benchmarks/bench_train_step.py [--batch 64 128] [--blocks 5] [--steps-per-block 4]
+                                          [--backend numpy|cupy] [--no-torch]
+
+For each batch size: the median ms/step over timed blocks after warm-up (with the min and
+max over blocks), steps/s, images/s, the analytic FLOP count of one step (matrix products
+only), the achieved GFLOP/s, and the same machine's float32 GEMM rate (a 2048^3 matmul),
+so the fraction of the machine's peak is visible; the peak resident memory of the process.
+If PyTorch is installed, the same model and step (same wiring, same Adam) are timed in the
+same run and the ratio tinygan / PyTorch is printed. PyTorch is never a tinygan dependency.
+"""
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from tinygan import backend
+from tinygan.infogan import InfoGAN, InfoGANConfig
+
+
+def step_flops(cfg, N):
+    """Multiply-adds x 2 of every matrix product in one InfoGAN.step at batch N.
+
+    Per layer with M output rows, K inputs, F outputs: forward 2MKF, dx 2MKF, dw 2MKF.
+    D update: trunk fwd on real and on fake (dw, and dx except for the first conv),
+              D head and Q head fwd/bwd on fake, D head on real, G fwd (no backward).
+    G update: G fwd + bwd (dw and dx except for the first layer), trunk fwd + dx only,
+              heads fwd + dx only.
+    """
+    S, W, fc, C = cfg.img_size // 4, cfg.width, cfg.fc, cfg.img_channels
+    H2 = 2 * S
+    # (M, K, F) of each layer, in order
+    G = [(N, cfg.latent_dim, fc), (N, fc, 2 * W * S * S),
+         (N * S * S, 2 * W, W * 16),            # convT as x_rows @ W.T, K = Cin, F = KH*KW*Cout
+         (N * H2 * H2, W, C * 16)]
+    trunk = [(N * H2 * H2, C * 16, W), (N * S * S, W * 16, 2 * W), (N, 2 * W * S * S, fc)]
+    d_head = [(N, fc, 1)]
+    q_head = [(N, fc, 128), (N, 128, cfg.q_dim)]
+    f = lambda layers: sum(2 * m * k * n for m, k, n in layers)  # noqa: E731 one pass
+    first = lambda layers: 2 * layers[0][0] * layers[0][1] * layers[0][2]  # noqa: E731
+    d_update = (f(trunk) * 3 - first(trunk)) * 2      # real and fake: fwd, dw, dx (no dx of the first layer)
+    d_update += f(d_head) * 3 * 2 + f(q_head) * 3     # heads: real (D only) and fake
+    d_update += f(G)                                  # the fake batch
+    g_update = f(G) * 3 - first(G)                    # fwd, dw, dx (no dx of the latent)
+    g_update += f(trunk) * 2 + f(d_head) * 2 + f(q_head) * 2  # fwd and dx only
+    return d_update + g_update
+
+
+def gemm_gflops(xp, sync, n=2048, repeats=5):
+    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n)), dtype=np.float32)
+    a @ a
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ a
+        sync()
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / min(times) / 1e9
+
+
+def time_blocks(step, blocks, per_block, sync, warmup=3):
+    for _ in range(warmup):
+        step()
+    sync()
+    ms = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(per_block):
+            step()
+        sync()
+        ms.append((time.perf_counter() - t0) / per_block * 1e3)
+    return statistics.median(ms), min(ms), max(ms)
+
+
+def tinygan_step(cfg, N):
+    model = InfoGAN(cfg, seed=0)
+    real = backend.asarray(np.random.default_rng(1).random((N, 1, 28, 28)), dtype=np.float32)
+    return lambda: model.step(real)
+
+
+def torch_step(cfg, N, device="cpu"):
+    """The same networks, losses, wiring and optimisers in PyTorch (autograd)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    W, fc, S = cfg.width, cfg.fc, cfg.img_size // 4
+    G = nn.Sequential(nn.Linear(cfg.latent_dim, fc), nn.BatchNorm1d(fc), nn.ReLU(),
+                      nn.Linear(fc, 2 * W * S * S), nn.BatchNorm1d(2 * W * S * S), nn.ReLU(),
+                      nn.Unflatten(1, (2 * W, S, S)),
+                      nn.ConvTranspose2d(2 * W, W, 4, 2, 1), nn.BatchNorm2d(W), nn.ReLU(),
+                      nn.ConvTranspose2d(W, 1, 4, 2, 1), nn.Sigmoid()).to(device)
+    trunk = nn.Sequential(nn.Conv2d(1, W, 4, 2, 1), nn.LeakyReLU(cfg.slope),
+                          nn.Conv2d(W, 2 * W, 4, 2, 1), nn.BatchNorm2d(2 * W), nn.LeakyReLU(cfg.slope),
+                          nn.Flatten(), nn.Linear(2 * W * S * S, fc), nn.BatchNorm1d(fc),
+                          nn.LeakyReLU(cfg.slope)).to(device)
+    d_head = nn.Linear(fc, 1).to(device)
+    q_head = nn.Sequential(nn.Linear(fc, 128), nn.BatchNorm1d(128), nn.LeakyReLU(cfg.slope),
+                           nn.Linear(128, cfg.q_dim)).to(device)
+    d_params = list(trunk.parameters()) + list(d_head.parameters()) + list(q_head.parameters())
+    opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
+    real = torch.rand(N, 1, 28, 28, device=device)
+    K, M = cfg.n_cat, cfg.n_cont
+
+    def latent():
+        z = torch.rand(N, cfg.n_noise, device=device) * 2 - 1
+        cat = torch.randint(0, K, (N,), device=device)
+        cont = torch.rand(N, M, device=device) * 2 - 1
+        return torch.cat([z, F.one_hot(cat, K).float(), cont], 1), cat, cont
+
+    def info(q, cat, cont):
+        return cfg.lambda_cat * F.cross_entropy(q[:, :K], cat) + \
+            cfg.lambda_cont * 0.5 * ((q[:, K:K + M] - cont) ** 2).sum(1).mean()
+
+    def step():
+        opt_d.zero_grad(set_to_none=True)
+        l_real = F.binary_cross_entropy_with_logits(d_head(trunk(real)), torch.ones(N, 1, device=device))
+        l_real.backward()
+        z, cat, cont = latent()
+        with torch.no_grad():
+            fake = G(z)
+        h = trunk(fake)
+        (F.binary_cross_entropy_with_logits(d_head(h), torch.zeros(N, 1, device=device))
+         + info(q_head(h), cat, cont)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        for p in d_params:
+            p.requires_grad_(False)
+        z, cat, cont = latent()
+        h = trunk(G(z))
+        (F.binary_cross_entropy_with_logits(d_head(h), torch.ones(N, 1, device=device))
+         + info(q_head(h), cat, cont)).backward()
+        for p in d_params:
+            p.requires_grad_(True)
+        opt_g.step()
+    return step
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, nargs="+", default=[64, 128], help="batch sizes to time")
+    ap.add_argument("--blocks", type=int, default=5, help="timed blocks; the median block is reported")
+    ap.add_argument("--steps-per-block", type=int, default=4, help="training steps per timed block")
+    ap.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="tinygan's array backend")
+    ap.add_argument("--no-torch", action="store_true", help="do not time PyTorch even if it is installed")
+    args = ap.parse_args()
+    if min(args.batch) < 2 or args.blocks < 1 or args.steps_per_block < 1:
+        ap.error("--batch must be >= 2, --blocks and --steps-per-block >= 1")
+    try:
+        backend.set_backend(args.backend)
+    except backend.BackendError as e:
+        ap.error(str(e))
+    xp = backend.xp()
+    sync = xp.cuda.Device().synchronize if args.backend == "cupy" else (lambda: None)
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch not installed: timing tinygan only")
+    device = "cuda" if args.backend == "cupy" else "cpu"
+    if torch is not None:
+        torch_sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        print(f"PyTorch {torch.__version__} on {device}, {torch.get_num_threads()} CPU threads")
+    cfg = InfoGANConfig()
+    peak = gemm_gflops(xp, sync)
+    print(f"backend {args.backend}; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
+    head = f"{'batch':>5} {'ms/step (min-max)':>22} {'steps/s':>8} {'img/s':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'% GEMM':>6}"
+    if torch is not None:
+        head += f" {'torch ms (min-max)':>22} {'ratio':>6}"
+    print(head)
+    for N in args.batch:
+        med, lo, hi = time_blocks(tinygan_step(cfg, N), args.blocks, args.steps_per_block, sync)
+        gflop = step_flops(cfg, N) / 1e9
+        line = (f"{N:5d} {med:9.1f} ({lo:5.1f}-{hi:5.1f}) {1e3 / med:8.2f} {N * 1e3 / med:7.0f} "
+                f"{gflop:6.1f} {gflop / med * 1e3:8.1f} {100 * gflop / med * 1e3 / peak:5.0f}%")
+        if torch is not None:
+            tmed, tlo, thi = time_blocks(torch_step(cfg, N, device), args.blocks, args.steps_per_block, torch_sync)
+            line += f" {tmed:9.1f} ({tlo:5.1f}-{thi:5.1f}) {med / tmed:6.2f}"
+        print(line, flush=True)
+    print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
