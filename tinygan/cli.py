@@ -38,7 +38,7 @@ def nonneg_float(s):
 def training_parser(description, defaults):
     """The flags of a training script; `defaults` overrides InfoGANConfig/TrainConfig defaults."""
     m, t = InfoGANConfig(), TrainConfig()
-    d = dict(vars(m), **vars(t), **defaults)
+    d = {**vars(m), **vars(t), **defaults}
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
                    help="array backend: numpy (CPU) or cupy (CUDA GPU; needs CuPy)")

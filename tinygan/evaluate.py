@@ -74,3 +74,20 @@ def evaluate_mnist(model, images, labels, out=None):
         (out / "eval.json").write_text(json.dumps(result, indent=1))
         confusion_figure(result, out / "confusion.png")
     return result
+
+
+def nearest_distances(queries, reference, batch=256):
+    """Euclidean pixel distance from each query image to its nearest reference image.
+
+    queries (q, ...), reference (r, ...) float arrays on the host -> (q,) distances, using
+    |a - b|^2 = |a|^2 - 2 a.b + |b|^2 with the products as one matrix product per block.
+    """
+    Q = np.asarray(queries, np.float64).reshape(len(queries), -1)
+    R = np.asarray(reference, np.float64).reshape(len(reference), -1)
+    r2 = (R * R).sum(axis=1)
+    out = np.empty(len(Q))
+    for i in range(0, len(Q), batch):
+        q = Q[i:i + batch]
+        d2 = (q * q).sum(axis=1)[:, None] - 2 * q @ R.T + r2[None, :]   # (b, r)
+        out[i:i + batch] = np.sqrt(np.maximum(d2.min(axis=1), 0))
+    return out

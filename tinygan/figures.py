@@ -104,3 +104,14 @@ def loss_curve(metrics_path, png_path, keys=("loss_d", "loss_g", "ce_g")):
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
     os.replace(tmp, png_path)
+
+
+def tile_blocks(blocks, ncol, gap=6, pad_value=255):
+    """Arrange uint8 grids (h, w, C) of equal shape into rows of `ncol`, `gap` pixels apart."""
+    h, w, C = blocks[0].shape
+    rows = (len(blocks) + ncol - 1) // ncol
+    out = np.full((rows * h + (rows - 1) * gap, ncol * w + (ncol - 1) * gap, C), pad_value, np.uint8)
+    for k, b in enumerate(blocks):
+        r, c = divmod(k, ncol)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = b
+    return out

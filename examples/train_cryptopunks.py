@@ -1,0 +1,112 @@
+"""Train an InfoGAN on the CryptoPunks (Table II of the paper) and draw its figures.
+
+    python examples/train_cryptopunks.py                    # 24x24 RGB, 10 categories, 4 codes
+    python examples/train_cryptopunks.py --n-cat 20 --out runs/punks20      # Figure 10
+    python examples/train_cryptopunks.py --backend cupy     # on a CUDA GPU
+
+Output (in --out), beside the checkpoint, metrics and samples that every run writes:
+figure6.png (real punks left, generated right), figure9_code<i>.png (rows: categories;
+columns: code i from -1.5 to 1.5, one noise vector throughout), figure9_sheet.png (the
+first four blocks as a 2x2 sheet), and memorisation.json: for generated punks and for
+held-out real punks, the pixel distance to the nearest training punk.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tinygan.cli import check_args, fail, nonneg_int, training_parser
+from tinygan.data import DataError
+from tinygan.evaluate import nearest_distances
+from tinygan.figures import code_sweep_figure, grid, save_image, tile_blocks, to_uint8
+from tinygan.infogan import sample_latent
+from tinygan.punks import DEFAULT_BACKGROUND, load_punks
+from tinygan.train import OutputExists, TrainingDiverged, train
+
+DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 5000, "batch_size": 128}
+SCALE = 4  # nearest-neighbour upscaling of the figures: pixel art stays crisp
+
+
+def colour(s):
+    try:
+        rgb = tuple(int(v) for v in s.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
+    return rgb
+
+
+def holdout_split(n, holdout):
+    """Fixed (seed-independent) indices of the held-out punks and of the training punks."""
+    perm = np.random.default_rng(2017).permutation(n)
+    return np.sort(perm[:holdout]), np.sort(perm[holdout:])
+
+
+def figures(model, real_train, real_held, out, seed, n_mem=300):
+    """Figure 6, the Figure 9 blocks and sheet, and the memorisation check."""
+    cfg, out = model.cfg, Path(out)
+    rng = np.random.default_rng([seed, 6])
+    model.G.eval()
+    latent, _, _ = sample_latent(cfg, max(64, n_mem), rng)
+    fake = np.concatenate([to_uint8(model.generate(latent[i:i + 256]), "tanh")
+                           for i in range(0, len(latent), 256)])           # (n, H, W, 3)
+    real = to_uint8(real_train[rng.choice(len(real_train), min(64, len(real_train)), replace=False)], "tanh")
+    save_image(tile_blocks([grid(real, 8), grid(fake[:64], 8)], 2, gap=12), out / "figure6.png", SCALE)
+    noise = rng.uniform(-1, 1, cfg.n_noise) if cfg.noise == "uniform" else rng.standard_normal(cfg.n_noise)
+    blocks = [code_sweep_figure(model, i, np.linspace(-1.5, 1.5, 10), out / f"figure9_code{i}.png", rng,
+                                scale=SCALE, noise=noise) for i in range(cfg.n_cont)]
+    if blocks:
+        save_image(tile_blocks(blocks[:4], 2, gap=12), out / "figure9_sheet.png", SCALE)
+    model.G.train()
+    # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
+    train01 = (real_train + 1) / 2
+    d_fake = nearest_distances(fake[:n_mem].transpose(0, 3, 1, 2) / 255.0, train01)
+    d_held = nearest_distances((real_held[:n_mem] + 1) / 2, train01)
+    summary = lambda d: ({"median": float(np.median(d)), "mean": float(d.mean()), "min": float(d.min()),  # noqa: E731
+                          "frac_below_1": float((d < 1).mean())} if len(d) else None)
+    mem = {"n_generated": int(len(d_fake)), "n_held_out": int(len(d_held)),
+           "generated_to_nearest_train": summary(d_fake), "held_out_to_nearest_train": summary(d_held)}
+    (out / "memorisation.json").write_text(json.dumps(mem, indent=1))
+    return mem
+
+
+def main(argv=None):
+    parser = training_parser(__doc__, DEFAULTS)
+    parser.add_argument("--size", type=int, choices=[24, 32], default=24,
+                        help="image size: 24 (the punks' native size, which Table II's generator produces) "
+                             "or 32 (the paper's text; the punks padded with background)")
+    parser.add_argument("--background", type=colour, default=DEFAULT_BACKGROUND,
+                        help="R,G,B colour that the transparent pixels are composited onto")
+    parser.add_argument("--holdout", type=nonneg_int, default=500,
+                        help="punks kept out of training, for the memorisation check")
+    args = parser.parse_args(argv)
+    model_cfg, train_cfg = check_args(parser, args, {"img_channels": 3, "img_size": args.size, "output": "tanh"})
+    try:
+        punks = load_punks(args.data_dir, size=args.size, background=args.background)
+    except DataError as e:
+        fail(str(e))
+    if not 0 <= args.holdout <= len(punks) - train_cfg.batch_size:
+        parser.error(f"--holdout must leave at least one batch of the {len(punks)} punks for training")
+    held_idx, train_idx = holdout_split(len(punks), args.holdout)
+
+    def finish(model, out):
+        mem = figures(model, punks[train_idx], punks[held_idx], out, train_cfg.seed)
+        print(f"wrote figure6.png, figure9_*.png and memorisation.json in {out}")
+        if mem["n_held_out"]:
+            print(f"median distance to the nearest training punk: generated "
+                  f"{mem['generated_to_nearest_train']['median']:.2f}, held-out real "
+                  f"{mem['held_out_to_nearest_train']['median']:.2f}")
+
+    try:
+        train(model_cfg, train_cfg, punks[train_idx], args.out, resume=args.resume, overwrite=args.overwrite,
+              progress=not args.no_progress, on_finish=finish)
+    except (OutputExists, FileNotFoundError, TrainingDiverged, ValueError) as e:
+        fail(str(e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
