@@ -22,7 +22,7 @@ from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent
-from tinygan.punks import DEFAULT_BACKGROUND, load_punks
+from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
 
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 5000, "batch_size": 128}
@@ -37,12 +37,6 @@ def colour(s):
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
         raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
     return rgb
-
-
-def holdout_split(n, holdout):
-    """Fixed (seed-independent) indices of the held-out punks and of the training punks."""
-    perm = np.random.default_rng(2017).permutation(n)
-    return np.sort(perm[:holdout]), np.sort(perm[holdout:])
 
 
 def figures(model, real_train, real_held, out, seed, n_mem=300):

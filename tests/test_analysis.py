@@ -76,3 +76,82 @@ def test_knn_agreement_known_answers():
     fake = centres[fake_labels] + rng.normal(0, 0.5, (50, 2))
     assert knn(real, real_labels, fake, fake_labels) == 1.0
     assert knn(real, real_labels, fake, (fake_labels + 1) % 5) == 0.0
+
+
+@pytest.fixture(scope="module")
+def punks_ckpt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pk") / "run"
+    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
+    train(cfg, TrainConfig(steps=2, batch_size=8, sample_every=0), x, out, progress=False)
+    return out / "checkpoint.npz"
+
+
+def test_vector_addition_by_hand(punks_ckpt, tmp_path):
+    main = script("vector_addition.py")["main"]
+    out = tmp_path / "va"
+    assert main(["--checkpoint", str(punks_ckpt), "--out", str(out), "--pool", "16"]) == 0
+    assert (out / "pool.png").is_file() and not (out / "vector_addition.png").exists()
+    assert main(["--checkpoint", str(punks_ckpt), "--out", str(out), "--pool", "16",
+                 "--with", "1,2,3", "--without", "4,5", "--targets", "6,7,8"]) == 0
+    from tinygan.infogan import sample_latent
+    from tinygan.train import load_model
+    cfg = load_model(punks_ckpt)[0].cfg
+    pool = sample_latent(cfg, 16, np.random.default_rng(0))[0]
+    np.testing.assert_allclose(np.load(out / "direction.npy"), pool[[1, 2, 3]].mean(0) - pool[[4, 5]].mean(0))
+    w, h = Image.open(out / "vector_addition.png").size
+    assert (w, h) == ((2 * 28 + 8) * 4, (3 * 26 + 2) * 4)  # two columns of three 24px punks, upscaled 4x
+
+
+def test_vector_addition_bad_indices(punks_ckpt, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        script("vector_addition.py")["main"](["--checkpoint", str(punks_ckpt), "--out", str(tmp_path),
+                                              "--pool", "8", "--with", "1,9", "--without", "2", "--targets", "3"])
+    assert "--with: indices must be in 0..7" in capsys.readouterr().err
+
+
+def test_vector_addition_auto(punks_ckpt, tmp_path, monkeypatch):
+    """--auto end to end on a synthetic composite whose attributes are known."""
+    import hashlib
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (5 * 24, 10 * 24, 4), dtype=np.uint8)
+    (tmp_path / "cp").mkdir()
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cp" / "punks.png")
+    monkeypatch.setattr("tinygan.punks.PUNKS_SHA256",
+                        hashlib.sha256((tmp_path / "cp" / "punks.png").read_bytes()).hexdigest())
+    types = ["alien", "ape", "zombie", "female", "male"]
+    rows = ["id,type,accessories"] + [f"{i},{types[i % 5]},{'cigarette' if i % 2 else 'earring/pipe'}"
+                                      for i in range(50)]
+    (tmp_path / "cp" / "attributes.csv").write_text("\n".join(rows) + "\n")
+    main = script("vector_addition.py")["main"]
+    assert main(["--checkpoint", str(punks_ckpt), "--out", str(tmp_path / "auto"), "--auto", "--data-dir",
+                 str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10",
+                 "--classifier-steps", "5"]) == 0
+    report = json.loads((tmp_path / "auto" / "auto.json").read_text())
+    assert report["classifier_held_out"]["n_held_out"] == 10
+    assert set(report["attributes"]) == {"cigarette", "pipe", "mohawk", "earring", *types}
+    for e in report["attributes"].values():
+        assert "skipped" in e or (0 <= e["success"] <= 1 and 0 <= e["random_direction"] <= 1)
+
+
+def test_direction_arithmetic():
+    from tinygan.classifier import direction
+    lat = np.array([[1.0, 0], [3.0, 0], [0, 2.0], [0, 4.0]])
+    np.testing.assert_allclose(direction(lat, [True, True, False, False]), [2.0, -3.0])
+    with pytest.raises(ValueError, match="both"):
+        direction(lat, [True] * 4)
+
+
+def test_classifier_learns_a_visible_attribute():
+    """A bright top-left corner is 'the attribute': the classifier must find it on held-out images."""
+    from tinygan.classifier import fit
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 0, (400, 3, 8, 8)).astype(np.float32)
+    y = (rng.random(400) < 0.5).astype(np.float32)
+    x[y == 1, :, :3, :3] = 1.0
+    t = (rng.random(400) < 0.5).astype(int)  # a second, 'type' label: a bright bottom-right corner
+    x[t == 1, :, 5:, 5:] = 1.0
+    clf = fit(x[:300], y[:300, None], t[:300], 2, steps=150, batch=32)
+    pb, pt = clf.predict(x[300:])
+    assert ((pb[:, 0] > 0.5) == (y[300:] == 1)).mean() > 0.95
+    assert (pt == t[300:]).mean() > 0.8

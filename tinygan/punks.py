@@ -135,3 +135,12 @@ def load_attributes(path):
     if ids != list(range(len(ids))):
         raise DataError(f"{path}: ids are not 0..{len(ids) - 1}")
     return [types[i] for i in ids], [accessories[i] for i in ids]
+
+
+def holdout_split(n, holdout):
+    """(held-out indices, training indices) of n punks: a fixed, seed-independent choice, so
+    every run and every analysis holds out the same punks."""
+    if not 0 <= holdout <= n:
+        raise ValueError(f"holdout must be in 0..{n}, got {holdout}")
+    perm = np.random.default_rng(2017).permutation(n)
+    return np.sort(perm[:holdout]), np.sort(perm[holdout:])
