@@ -155,3 +155,13 @@ def test_classifier_learns_a_visible_attribute():
     pb, pt = clf.predict(x[300:])
     assert ((pb[:, 0] > 0.5) == (y[300:] == 1)).mean() > 0.95
     assert (pt == t[300:]).mean() > 0.8
+
+
+def test_evaluate_script(mnist_ckpt, tmp_path, capsys):
+    from test_data import write_split
+    write_split(tmp_path / "mnist", "test", n=30)
+    assert script("evaluate_mnist.py")["main"](["--checkpoint", str(mnist_ckpt), "--out", str(tmp_path / "e"),
+                                                "--data-dir", str(tmp_path / "mnist")]) == 0
+    r = json.loads((tmp_path / "e" / "eval.json").read_text())
+    assert r["n_images"] == 30 and sorted(m for m in r["mapping"] if m >= 0) == sorted(set(r["mapping"]) - {-1})
+    assert "test accuracy" in capsys.readouterr().out

@@ -52,14 +52,14 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
     if training != (running_var is None):
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
     r = _rows(x)                                                  # (M, C)
-    if training:
-        mean = r.mean(axis=0)                                     # (C,)
-        var = ((r - mean) ** 2).mean(axis=0)                      # (C,) biased
-    else:
-        mean, var = running_mean, running_var
+    mean = r.mean(axis=0) if training else running_mean           # (C,)
+    xhat = r - mean                                               # (M, C), centred for now
+    var = (xhat * xhat).mean(axis=0) if training else running_var  # (C,) biased
     inv_std = 1 / xp.sqrt(var + eps)                              # (C,)
-    xhat = (r - mean) * inv_std                                   # (M, C)
-    y = _unrows(xhat * gamma + beta, x.shape)
+    xhat *= inv_std                                               # in place: (x - mu) / sigma
+    y = xhat * gamma
+    y += beta
+    y = _unrows(y, x.shape)
     return y, BatchNormCache(xhat, gamma, inv_std, x.shape, training, mean, var)
 
 
@@ -80,7 +80,11 @@ def batchnorm_backward(dy, cache):
     scale = cache.gamma * cache.inv_std                           # (C,)
     if cache.training:
         m = g.shape[0]
-        dx = scale / m * (m * g - dbeta - xhat * dgamma)          # (M, C)
+        # gamma inv_std / m * (m g - dbeta - xhat dgamma), in place on one buffer
+        dx = xhat * (-dgamma / m)                                 # (M, C)
+        dx += g
+        dx -= dbeta / m
+        dx *= scale
     else:
         dx = scale * g
     return _unrows(dx, cache.shape), dgamma, dbeta
