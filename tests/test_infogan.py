@@ -133,3 +133,28 @@ def test_balance_loss(rng):
     # zero for a balanced batch, large when every sample picks the same category
     assert balance_loss(np.log(np.eye(4) + 1e-9))[0] == pytest.approx(0, abs=1e-6)
     assert balance_loss(np.tile([10.0, 0, 0, 0], (5, 1)))[0] > 1.3
+
+
+def test_float32_throughout_a_training_step(rng, monkeypatch):
+    """float64 must never slip in (it halves GEMM speed): every upstream gradient that
+    reaches a layer is float32, and after a step every parameter, gradient, buffer, Adam
+    moment, image and Q output is still float32."""
+    import tinygan.layers as L
+    seen = []
+    for name in ("linear_backward", "conv2d_backward", "conv_transpose2d_backward", "batchnorm_backward"):
+        def spy(dy, *a, _f=getattr(L, name), **k):
+            seen.append(dy.dtype)
+            return _f(dy, *a, **k)
+        monkeypatch.setattr(L, name, spy)
+    model = InfoGAN(tiny_cfg(lambda_bal=1.0, fixed_std=False), seed=0)
+    model.step(rng.random((6, 1, 8, 8)).astype(np.float32))
+    assert len(seen) > 20 and set(seen) == {np.dtype(np.float32)}
+    for m in model.modules().values():
+        for d in (m.params, m.grads, m.buffers):
+            assert all(v.dtype == np.float32 for v in d.values())
+    for opt in (model.opt_d, model.opt_g):
+        assert all(v.dtype == np.float32 for v in list(opt.m.values()) + list(opt.v.values()))
+    latent, _, _ = sample_latent(model.cfg, 4, rng)
+    img = model.generate(latent)
+    assert img.dtype == np.float32
+    assert model.q_head.forward(model.trunk.forward(img)).dtype == np.float32
