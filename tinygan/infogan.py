@@ -321,7 +321,7 @@ class InfoGAN:
         return arrays, meta
 
     def load_state_dict(self, arrays, meta):
-        if meta["config"] != self.cfg.to_dict():
+        if InfoGANConfig.from_dict(meta["config"]) != self.cfg:  # fields added later take their defaults
             raise ValueError("checkpoint was made with a different configuration")
         try:
             for name, m in self.modules().items():

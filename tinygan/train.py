@@ -138,8 +138,9 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
     start = 0
     if resume:
         arrays, meta = read_checkpoint(ckpt)
-        if meta["config"] != model_cfg.to_dict():
-            diff = {k: (meta["config"].get(k), v) for k, v in model_cfg.to_dict().items() if meta["config"].get(k) != v}
+        saved = InfoGANConfig.from_dict(meta["config"]).to_dict()
+        if saved != model_cfg.to_dict():
+            diff = {k: (saved[k], v) for k, v in model_cfg.to_dict().items() if saved[k] != v}
             raise ValueError(f"--resume: the model configuration differs from the checkpoint's "
                              f"(checkpoint, now): {diff}")
         if meta["train"]["seed"] != train_cfg.seed or meta["train"]["batch_size"] != train_cfg.batch_size:
