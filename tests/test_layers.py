@@ -166,3 +166,29 @@ def test_astype(rng):
     model.astype(np.float64)
     assert all(v.dtype == np.float64 for d in (model.params, model.grads, model.buffers) for v in d.values())
     assert model.forward(rng.standard_normal((4, 2))).dtype == np.float64
+
+
+def test_every_layer_is_a_module_with_matching_params_and_grads():
+    from tinygan.layers import Module
+    layers = [Linear(2, 3), Conv2d(1, 2, 3), ConvTranspose2d(2, 1, 4, 2, 1), BatchNorm(3), ReLU(),
+              LeakyReLU(0.1), Tanh(), Sigmoid(), Flatten(), Reshape(2, 2), Sequential(Linear(2, 2), ReLU())]
+    for layer in layers:
+        assert isinstance(layer, Module)
+        assert set(layer.params) == set(layer.grads)
+        assert all(layer.params[k].shape == layer.grads[k].shape for k in layer.params)
+    with pytest.raises(ValueError, match="negative_slope"):
+        LeakyReLU(1.5)
+
+
+def test_backward_flags(float64_layers, rng):
+    """need_param_grads=False leaves the grads alone; need_input_grad=False returns no dx."""
+    layer = Conv2d(2, 3, 3, padding=1)
+    x = rng.standard_normal((2, 2, 4, 4))
+    y = layer.forward(x)
+    dy = rng.standard_normal(y.shape)
+    full = layer.backward(dy)
+    g = layer.grads["w"].copy()
+    np.testing.assert_allclose(layer.backward(dy, need_param_grads=False), full)
+    np.testing.assert_array_equal(layer.grads["w"], g)
+    assert layer.backward(dy, need_input_grad=False) is None
+    np.testing.assert_allclose(layer.grads["w"], 2 * g)
