@@ -54,6 +54,12 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
                                 scale=SCALE, noise=noise) for i in range(cfg.n_cont)]
     if blocks:
         save_image(tile_blocks(blocks[:4], 2, gap=12), out / "figure9_sheet.png", SCALE)
+    # how much each continuous code changes the image: mean |pixel(-1.5) - pixel(+1.5)|, 0..255,
+    # over the sweep's rows (a collapsed code scores near 0)
+    cell = cfg.img_size + 2
+    activity = [float(np.abs(b[:, 2:2 + cfg.img_size].astype(int)
+                             - b[:, 2 + 9 * cell:2 + 9 * cell + cfg.img_size].astype(int)).mean()) for b in blocks]
+    (out / "codes.json").write_text(json.dumps({"sweep_end_to_end_mean_abs_pixel_change": activity}, indent=1))
     model.G.train()
     # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
     train01 = (real_train + 1) / 2

@@ -126,5 +126,7 @@ def test_script_trains_and_draws(tmp_path, monkeypatch, size):
     for i in range(4):
         assert Image.open(out / f"figure9_code{i}.png").size == ((10 * (size + 2) + 2) * s, (10 * (size + 2) + 2) * s)
     assert Image.open(out / "figure9_sheet.png").size == ((2 * (10 * (size + 2) + 2) + 12) * s,) * 2
+    codes = json.loads((out / "codes.json").read_text())["sweep_end_to_end_mean_abs_pixel_change"]
+    assert len(codes) == 4 and all(0 <= c <= 255 for c in codes)
     mem = json.loads((out / "memorisation.json").read_text())
     assert mem["n_held_out"] == 8 and mem["generated_to_nearest_train"]["median"] > 0
