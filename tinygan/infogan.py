@@ -343,7 +343,3 @@ class InfoGAN:
 def _prefixed(prefix, d):
     return {f"{prefix}.{k}": v for k, v in d.items()}
 
-
-def mutual_information_lower_bound(ce, n_cat):
-    """InfoGAN's L_I for the categorical code: H(c) - CE = log(n_cat) - CE (nats)."""
-    return math.log(n_cat) - ce
