@@ -7,28 +7,23 @@ digits by the Hungarian algorithm; the accuracy (and the many-to-one accuracy, e
 category to its majority digit) is printed and written with the confusion matrix
 (eval.json, confusion.png) into --out (default: the checkpoint's folder).
 """
-import argparse
 import sys
 from pathlib import Path
 
-from tinygan import backend
+from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
-from tinygan.train import load_model
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="checkpoint.npz written by train_mnist.py")
-    p.add_argument("--out", default=None, help="folder for eval.json and confusion.png (default: the checkpoint's)")
+    p = checkpoint_parser(__doc__, None, "checkpoint.npz written by train_mnist.py",
+                          "folder for eval.json and confusion.png (default: the checkpoint's)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (as for train_mnist.py)")
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array backend")
     args = p.parse_args(argv)
+    model, meta = open_checkpoint(p, args)
     try:
-        backend.set_backend(args.backend)
-        model, meta = load_model(args.checkpoint)
         images, labels = load_mnist("test", args.data_dir)
-    except (backend.BackendError, FileNotFoundError, ValueError, DataError) as e:
+    except DataError as e:
         p.error(str(e))
     if (model.cfg.img_channels, model.cfg.img_size) != (1, 28):
         p.error("this checkpoint is not an MNIST model")

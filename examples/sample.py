@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.figures import grid, save_image, to_uint8
 from tinygan.infogan import sample_latent
-from tinygan.train import load_model
 
 
 def code_value(s):
@@ -28,24 +27,17 @@ def code_value(s):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="checkpoint.npz written by a training script")
-    p.add_argument("--out", default="samples_out", help="folder to write into (created)")
+    p = checkpoint_parser(__doc__, "samples_out")
     p.add_argument("--category", type=int, default=None, help="value of the categorical code (default: random)")
     p.add_argument("--code", type=code_value, action="append", default=[],
                    help="INDEX=VALUE for a continuous code; repeat for several (default: random in [-1, 1])")
     p.add_argument("--n", type=int, default=16, help="number of images")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the codes not given")
     p.add_argument("--scale", type=int, default=None, help="integer upscaling of the PNG (default: 2, or 4 for RGB)")
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array backend")
     args = p.parse_args(argv)
     if args.n < 1:
         p.error("--n must be >= 1")
-    try:
-        backend.set_backend(args.backend)
-        model, _ = load_model(args.checkpoint)
-    except (backend.BackendError, FileNotFoundError, ValueError) as e:
-        p.error(str(e))
+    model, _ = open_checkpoint(p, args)
     cfg = model.cfg
     if args.category is not None and not 0 <= args.category < cfg.n_cat:
         p.error(f"--category must be in 0..{cfg.n_cat - 1} for this checkpoint")

@@ -9,19 +9,17 @@ with scikit-learn's t-SNE. Then a k-nearest-neighbour classifier fitted on the r
 points' embeddings labels the generated points; its agreement with their mapped
 categories is printed and saved (tsne.json). Needs the `analysis` extra (scikit-learn).
 """
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
 from tinygan.figures import to_uint8
 from tinygan.infogan import sample_latent
-from tinygan.train import load_model
 
 
 def knn_agreement(real_xy, real_labels, fake_xy, fake_labels, k=5):
@@ -32,15 +30,12 @@ def knn_agreement(real_xy, real_labels, fake_xy, fake_labels, k=5):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="an MNIST checkpoint.npz")
-    p.add_argument("--out", default="tsne_out", help="folder to write into (created)")
+    p = checkpoint_parser(__doc__, "tsne_out", "an MNIST checkpoint.npz")
     p.add_argument("--data-dir", default=None, help="MNIST folder (as for train_mnist.py)")
     p.add_argument("--n", type=int, default=500, help="real and generated points each")
     p.add_argument("--k", type=int, default=5, help="neighbours of the kNN classifier")
     p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and of t-SNE")
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array backend")
     args = p.parse_args(argv)
     if args.n < 2 or args.k < 1 or not args.perplexity > 0:
         p.error("--n must be >= 2, --k >= 1, --perplexity > 0")
@@ -48,11 +43,10 @@ def main(argv=None):
         from sklearn.manifold import TSNE
     except ImportError:
         p.error("t-SNE needs scikit-learn: pip install -e '.[analysis]'")
+    model, _ = open_checkpoint(p, args)
     try:
-        backend.set_backend(args.backend)
-        model, _ = load_model(args.checkpoint)
         images, labels = load_mnist("test", args.data_dir)
-    except (backend.BackendError, FileNotFoundError, ValueError, DataError) as e:
+    except DataError as e:
         p.error(str(e))
     cfg = model.cfg
     if (cfg.img_channels, cfg.img_size) != (1, 28):

@@ -22,13 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygan import backend
 from tinygan.classifier import direction, fit
+from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError
 from tinygan.figures import grid, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent
 from tinygan.punks import holdout_split, load_attributes, load_punks, search_dirs
-from tinygan.train import load_model
 
 BINARY = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
           "earring": ("earring",)}
@@ -113,9 +112,7 @@ def _fraction_with(model, clf, latent, j):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="a checkpoint.npz (punks for --auto)")
-    p.add_argument("--out", default="vector_addition_out", help="folder to write into (created)")
+    p = checkpoint_parser(__doc__, "vector_addition_out", "a checkpoint.npz (punks for --auto)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pool of latents (and of --auto)")
     p.add_argument("--pool", type=int, default=64, help="size of the seeded pool that indices refer to")
     p.add_argument("--latents", default=None, help="a latents.npy (e.g. from sample.py) to use as the pool instead")
@@ -129,13 +126,8 @@ def main(argv=None):
     p.add_argument("--n-apply", type=int, default=200, help="punks without an attribute that its direction is added to")
     p.add_argument("--classifier-steps", type=int, default=1500, help="training steps of the attribute classifier")
     p.add_argument("--holdout", type=int, default=500, help="held-out real punks, as for train_cryptopunks.py")
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array backend")
     args = p.parse_args(argv)
-    try:
-        backend.set_backend(args.backend)
-        model, _ = load_model(args.checkpoint)
-    except (backend.BackendError, FileNotFoundError, ValueError) as e:
-        p.error(str(e))
+    model, _ = open_checkpoint(p, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = model.cfg

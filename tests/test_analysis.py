@@ -1,7 +1,6 @@
 """The analysis scripts on a tiny checkpoint made here, and their arithmetic on synthetic data."""
 import json
 import runpy
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -4,7 +4,7 @@ import sys
 
 from . import backend
 from .infogan import InfoGANConfig
-from .train import TrainConfig
+from .train import TrainConfig, load_model
 
 
 def positive_int(s):
@@ -96,3 +96,22 @@ def check_args(parser, args, fixed):
 def fail(msg):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(1)
+
+
+def checkpoint_parser(description, out_default, checkpoint_help="checkpoint.npz written by a training script",
+                      out_help="folder to write into (created)"):
+    """The flags every script that reads a checkpoint has: --checkpoint, --out, --backend."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help=checkpoint_help)
+    p.add_argument("--out", default=out_default, help=out_help)
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="array backend")
+    return p
+
+
+def open_checkpoint(parser, args):
+    """Switch to --backend and load --checkpoint: (model, meta), or a clear error and exit."""
+    try:
+        backend.set_backend(args.backend)
+        return load_model(args.checkpoint)
+    except (backend.BackendError, FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
