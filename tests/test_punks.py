@@ -130,3 +130,38 @@ def test_script_trains_and_draws(tmp_path, monkeypatch, size):
     assert len(codes) == 4 and all(0 <= c <= 255 for c in codes)
     mem = json.loads((out / "memorisation.json").read_text())
     assert mem["n_held_out"] == 8 and mem["generated_to_nearest_train"]["median"] > 0
+
+
+def test_download_from_a_local_server(tmp_path, monkeypatch):
+    """The download path for real: a server on 127.0.0.1 serves the composite; a wrong file
+    from the first URL is refused by its hash and the next URL is used."""
+    import http.server
+    import threading
+    from functools import partial
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    _, digest = synthetic_composite(good / "punks.png")
+    synthetic_composite(bad / "punks.png", seed=5)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    servers = []
+    for folder in (bad, good):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    try:
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        monkeypatch.delenv("TINYGAN_DATA", raising=False)
+        urls = [f"http://127.0.0.1:{s.server_address[1]}/punks.png" for s in servers]
+        path = find_or_download(urls=urls, expected_sha256=digest)
+        assert path == tmp_path / "home" / ".cache" / "tinygan" / "cryptopunks" / "punks.png"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        with pytest.raises(DataError, match="SHA-256 does not match"):
+            find_or_download(tmp_path / "elsewhere", urls=urls[:1], expected_sha256=digest)
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
