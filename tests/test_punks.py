@@ -159,8 +159,10 @@ def test_download_from_a_local_server(tmp_path, monkeypatch):
         path = find_or_download(urls=urls, expected_sha256=digest)
         assert path == tmp_path / "home" / ".cache" / "tinygan" / "cryptopunks" / "punks.png"
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        monkeypatch.setenv("HOME", str(tmp_path / "home2"))  # an empty cache: only the bad URL
         with pytest.raises(DataError, match="SHA-256 does not match"):
             find_or_download(tmp_path / "elsewhere", urls=urls[:1], expected_sha256=digest)
+        assert not (tmp_path / "elsewhere" / "punks.png").exists()
     finally:
         for srv in servers:
             srv.shutdown()
