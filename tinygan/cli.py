@@ -35,11 +35,15 @@ def nonneg_float(s):
     return v
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show each flag's default, and keep the description's own line breaks."""
+
+
 def training_parser(description, defaults):
     """The flags of a training script; `defaults` overrides InfoGANConfig/TrainConfig defaults."""
     m, t = InfoGANConfig(), TrainConfig()
     d = {**vars(m), **vars(t), **defaults}
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
                    help="array backend: numpy (CPU) or cupy (CUDA GPU; needs CuPy)")
     p.add_argument("--data-dir", default=None,
