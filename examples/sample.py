@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygan.cli import checkpoint_parser, open_checkpoint
-from tinygan.figures import grid, save_image, to_uint8
+from tinygan.figures import grid, render, save_image
 from tinygan.infogan import sample_latent
 
 
@@ -49,8 +49,7 @@ def main(argv=None):
             p.error(f"--code index {i} out of range: this checkpoint has {cfg.n_cont} continuous codes")
         cont[:, i] = v
     latent, _, _ = sample_latent(cfg, args.n, rng, cat=cat, cont=cont)
-    model.G.eval()
-    imgs = to_uint8(model.generate(latent), cfg.output)
+    imgs = render(model, latent)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scale = args.scale or (4 if cfg.img_channels == 3 else 2)

@@ -20,7 +20,7 @@ import numpy as np
 from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
-from tinygan.figures import code_sweep_figure, grid, save_image, tile_blocks, to_uint8
+from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
@@ -43,10 +43,8 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     """Figure 6, the Figure 9 blocks and sheet, and the memorisation check."""
     cfg, out = model.cfg, Path(out)
     rng = np.random.default_rng([seed, 6])
-    model.G.eval()
     latent, _, _ = sample_latent(cfg, max(64, n_mem), rng)
-    fake = np.concatenate([to_uint8(model.generate(latent[i:i + 256]), "tanh")
-                           for i in range(0, len(latent), 256)])           # (n, H, W, 3)
+    fake = render(model, latent)                                          # (n, H, W, 3)
     real = to_uint8(real_train[rng.choice(len(real_train), min(64, len(real_train)), replace=False)], "tanh")
     save_image(tile_blocks([grid(real, 8), grid(fake[:64], 8)], 2, gap=12), out / "figure6.png", SCALE)
     noise = rng.uniform(-1, 1, cfg.n_noise) if cfg.noise == "uniform" else rng.standard_normal(cfg.n_noise)
@@ -60,7 +58,6 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     activity = [float(np.abs(b[:, 2:2 + cfg.img_size].astype(int)
                              - b[:, 2 + 9 * cell:2 + 9 * cell + cfg.img_size].astype(int)).mean()) for b in blocks]
     (out / "codes.json").write_text(json.dumps({"sweep_end_to_end_mean_abs_pixel_change": activity}, indent=1))
-    model.G.train()
     # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
     train01 = (real_train + 1) / 2
     d_fake = nearest_distances(fake[:n_mem].transpose(0, 3, 1, 2) / 255.0, train01)

@@ -18,7 +18,7 @@ import numpy as np
 from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
-from tinygan.figures import to_uint8
+from tinygan.figures import render
 from tinygan.infogan import sample_latent
 
 
@@ -57,8 +57,7 @@ def main(argv=None):
     idx = rng.choice(len(images), n, replace=False)
     real = images[idx].reshape(n, -1) / 255.0
     latent, cat, _ = sample_latent(cfg, n, rng)
-    model.G.eval()
-    fake = to_uint8(model.generate(latent), cfg.output).reshape(n, -1) / 255.0
+    fake = render(model, latent).reshape(n, -1) / 255.0
     xy = TSNE(n_components=2, perplexity=min(args.perplexity, (2 * n - 1) / 3), init="pca",
               random_state=args.seed).fit_transform(np.concatenate([real, fake]))
     real_xy, fake_xy = xy[:n], xy[n:]

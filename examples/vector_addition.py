@@ -25,7 +25,7 @@ import numpy as np
 from tinygan.classifier import direction, fit
 from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError
-from tinygan.figures import grid, save_image, tile_blocks, to_uint8
+from tinygan.figures import grid, render, save_image, tile_blocks
 from tinygan.infogan import sample_latent
 from tinygan.punks import holdout_split, load_attributes, load_punks, search_dirs
 
@@ -39,14 +39,6 @@ def indices(s):
         return [int(v) for v in s.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated indices, got {s!r}") from None
-
-
-def render(model, latent):
-    model.G.eval()
-    out = np.concatenate([to_uint8(model.generate(latent[i:i + 256]), model.cfg.output)
-                          for i in range(0, len(latent), 256)])
-    model.G.train()
-    return out
 
 
 def before_after(model, latent, v, path, scale):

@@ -56,27 +56,29 @@ def code_sweep_latents(cfg, code, values, rng, noise=None):
     return latent
 
 
+def render(model, latent, batch=256):
+    """G's images for host latents (n, latent_dim) as uint8 (n, H, W, C): BatchNorm in
+    evaluation mode (running statistics), generated in blocks, G's mode restored after."""
+    was_training = model.G.training
+    model.G.eval()
+    imgs = np.concatenate([to_uint8(model.generate(latent[i:i + batch]), model.cfg.output)
+                           for i in range(0, len(latent), batch)])
+    if was_training:
+        model.G.train()
+    return imgs
+
+
 def code_sweep_figure(model, code, values, path, rng, scale=1, noise=None):
     """One block of Figure 4 / 9: rows the categories, columns code `code` swept over values."""
     latent = code_sweep_latents(model.cfg, code, values, rng, noise)
-    was_training = model.G.training
-    model.G.eval()
-    imgs = to_uint8(model.generate(latent), model.cfg.output)
-    if was_training:
-        model.G.train()
-    g = grid(imgs, len(values))
+    g = grid(render(model, latent), len(values))
     save_image(g, path, scale)
     return g
 
 
 def sample_grid(model, latent, path, nrow, scale=1):
     """Generate from fixed latents (evaluation-mode BatchNorm) and save them as one grid."""
-    was_training = model.G.training
-    model.G.eval()
-    imgs = to_uint8(model.generate(latent), model.cfg.output)
-    if was_training:
-        model.G.train()
-    save_image(grid(imgs, nrow), path, scale)
+    save_image(grid(render(model, latent), nrow), path, scale)
 
 
 def loss_curve(metrics_path, png_path, keys=("loss_d", "loss_g", "ce_g")):
