@@ -21,7 +21,7 @@ from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
-from tinygan.infogan import sample_latent
+from tinygan.infogan import sample_latent, sample_noise
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
 
@@ -47,7 +47,7 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     fake = render(model, latent)                                          # (n, H, W, 3)
     real = to_uint8(real_train[rng.choice(len(real_train), min(64, len(real_train)), replace=False)], "tanh")
     save_image(tile_blocks([grid(real, 8), grid(fake[:64], 8)], 2, gap=12), out / "figure6.png", SCALE)
-    noise = rng.uniform(-1, 1, cfg.n_noise) if cfg.noise == "uniform" else rng.standard_normal(cfg.n_noise)
+    noise = sample_noise(cfg, 1, rng)[0]
     blocks = [code_sweep_figure(model, i, np.linspace(-1.5, 1.5, 10), out / f"figure9_code{i}.png", rng,
                                 scale=SCALE, noise=noise) for i in range(cfg.n_cont)]
     if blocks:

@@ -18,6 +18,7 @@ from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
 from tinygan.figures import code_sweep_figure
+from tinygan.infogan import sample_noise
 from tinygan.train import OutputExists, TrainingDiverged, train
 
 MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
@@ -29,7 +30,7 @@ DEFAULTS = {"out": "runs/mnist", "lambda_cont": 0.1, "steps": 3000, "batch_size"
 def figure4(model, out, seed):
     """For each continuous code: rows = categories, columns = that code from -2 to 2."""
     rng = np.random.default_rng([seed, 4])
-    noise = rng.uniform(-1, 1, model.cfg.n_noise)  # one noise vector for every block
+    noise = sample_noise(model.cfg, 1, rng)[0]  # one noise vector for every block
     paths = []
     for i in range(model.cfg.n_cont):
         path = Path(out) / f"figure4_code{i}.png"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.infogan import InfoGAN, InfoGANConfig, balance_loss, info_loss, sample_latent
+from tinygan.infogan import InfoGAN, InfoGANConfig, balance_loss, entropy_loss, info_loss, sample_latent
 
 TOL = 1e-6
 
@@ -44,9 +44,11 @@ def check(seq, analytic, loss, where):
             assert rel_error(analytic[k], num) < TOL, (where, k)
 
 
-@pytest.mark.parametrize("fixed_std,output,lambda_bal", [(True, "sigmoid", 0.0), (False, "tanh", 0.7)])
-def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal):
-    model = tiny_model(fixed_std=fixed_std, output=output, lambda_bal=lambda_bal)
+@pytest.mark.parametrize("fixed_std,output,lambda_bal,lambda_ent",
+                         [(True, "sigmoid", 0.0, 0.0), (False, "tanh", 0.7, 0.0), (True, "sigmoid", 0.0, 1.3),
+                          (False, "sigmoid", 0.4, 0.9)])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal, lambda_ent):
+    model = tiny_model(fixed_std=fixed_std, output=output, lambda_bal=lambda_bal, lambda_ent=lambda_ent)
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -135,6 +137,30 @@ def test_balance_loss(rng):
     assert balance_loss(np.tile([10.0, 0, 0, 0], (5, 1)))[0] > 1.3
 
 
+def test_entropy_loss(rng):
+    z = rng.standard_normal((7, 4)) * 2
+    loss, dz = entropy_loss(z)
+    s = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    assert loss == pytest.approx(-np.mean(np.sum(s * np.log(s), axis=1)), rel=1e-12)
+    assert rel_error(dz, numeric_grad(lambda v: entropy_loss(v)[0], z)) < TOL
+    # log K when Q cannot tell, near zero when every image is clearly in one category
+    assert entropy_loss(np.zeros((3, 4)))[0] == pytest.approx(np.log(4), rel=1e-12)
+    assert entropy_loss(np.tile([30.0, 0, 0, 0], (5, 1)))[0] < 1e-10
+    # large logits stay finite (computed through log-softmax)
+    loss, dz = entropy_loss(np.array([[1e4, -1e4, 0.0]]))
+    assert np.isfinite(loss) and np.all(np.isfinite(dz))
+
+
+def test_noise_scale(rng):
+    cfg = InfoGANConfig(n_noise=500, noise_scale=0.1)
+    a, _, _ = sample_latent(cfg, 200, np.random.default_rng(3))
+    b, _, _ = sample_latent(InfoGANConfig(n_noise=500), 200, np.random.default_rng(3))
+    assert np.allclose(a[:, :500], 0.1 * b[:, :500], atol=1e-7)        # z scaled
+    assert np.array_equal(a[:, 500:], b[:, 500:])                       # codes untouched
+    with pytest.raises(ValueError, match="noise_scale"):
+        InfoGANConfig(noise_scale=0.0).validate()
+
+
 def test_float32_throughout_a_training_step(rng, monkeypatch):
     """float64 must never slip in (it halves GEMM speed): every upstream gradient that
     reaches a layer is float32, and after a step every parameter, gradient, buffer, Adam
@@ -146,7 +172,7 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
             seen.append(dy.dtype)
             return _f(dy, *a, **k)
         monkeypatch.setattr(L, name, spy)
-    model = InfoGAN(tiny_cfg(lambda_bal=1.0, fixed_std=False), seed=0)
+    model = InfoGAN(tiny_cfg(lambda_bal=1.0, lambda_ent=1.0, fixed_std=False), seed=0)
     model.step(rng.random((6, 1, 8, 8)).astype(np.float32))
     assert len(seen) > 20 and set(seen) == {np.dtype(np.float32)}
     for m in model.modules().values():

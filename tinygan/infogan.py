@@ -29,12 +29,14 @@ class InfoGANConfig:
     output: str = "sigmoid"      # G's last activation: "sigmoid" (data in [0, 1]) or "tanh" ([-1, 1])
     n_noise: int = 62            # incompressible noise z
     noise: str = "uniform"       # distribution of z: "uniform" on [-1, 1] or "normal"
+    noise_scale: float = 1.0     # z is multiplied by this (docs/07-mnist.md: how loud z is next to the codes)
     n_cat: int = 10              # categories of the one categorical code
     n_cont: int = 2              # continuous codes, uniform on [-1, 1]
     fixed_std: bool = True       # Q's continuous posterior: N(mean, 1) (True) or N(mean, exp(log_std)^2)
     lambda_cat: float = 1.0      # weight of the categorical information term
     lambda_cont: float = 1.0     # weight of the continuous information term
     lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
+    lambda_ent: float = 0.0      # weight of Q's mean category entropy on real images (docs/06-infogan.md)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
     lr_g: float = 1e-3           # Adam learning rate of G
     beta1: float = 0.5           # Adam beta1 (both optimisers)
@@ -64,9 +66,11 @@ class InfoGANConfig:
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont", "lambda_bal"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.noise_scale > 0:
+            raise ValueError(f"noise_scale must be > 0, got {self.noise_scale}")
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -115,16 +119,22 @@ def build_q_head(cfg):
 
 
 # ----------------------------------------------------------------------------- latent codes
+def sample_noise(cfg, n, rng):
+    """n noise vectors z (n, n_noise), float64: uniform on [-1, 1] or standard normal, times noise_scale."""
+    if cfg.noise == "uniform":
+        z = rng.uniform(-1, 1, (n, cfg.n_noise))
+    else:
+        z = rng.standard_normal((n, cfg.n_noise))
+    return cfg.noise_scale * z
+
+
 def sample_latent(cfg, n, rng, cat=None, cont=None):
     """Draw n latent vectors on the host: [z (n_noise) | one-hot c (n_cat) | c' (n_cont)].
 
     cat (n,) ints and cont (n, n_cont) may be given to fix the codes (for figures).
     Returns (latent (n, latent_dim) float32, cat (n,) int64, cont (n, n_cont) float32).
     """
-    if cfg.noise == "uniform":
-        z = rng.uniform(-1, 1, (n, cfg.n_noise))
-    else:
-        z = rng.standard_normal((n, cfg.n_noise))
+    z = sample_noise(cfg, n, rng)
     cat = rng.integers(0, cfg.n_cat, n) if cat is None else np.asarray(cat, dtype=np.int64)
     cont = rng.uniform(-1, 1, (n, cfg.n_cont)) if cont is None else np.asarray(cont, dtype=np.float64)
     onehot = np.eye(cfg.n_cat)[cat]                                              # (n, n_cat)
@@ -172,6 +182,21 @@ def balance_loss(logits):
     loss = math.log(K) + float((pbar * log_pbar).sum())
     dlogits = s * (log_pbar - (s * log_pbar).sum(axis=1, keepdims=True)) / N
     return loss, dlogits
+
+
+def entropy_loss(logits):
+    """mean_n H(softmax(logits_n)): how unsure Q is, on average, of each image's category.
+    Low when every image falls clearly into one category.
+
+    logits (N, K). With s = softmax(logits) and H_n = -sum_k s[n, k] log s[n, k]:
+        dH_n/dlogits[n, i] = -s[n, i] (log s[n, i] + H_n),   divided by N for the mean.
+    Returns (loss, dlogits (N, K)). Derivation: docs/06-infogan.md.
+    """
+    N, _ = logits.shape
+    log_s = log_softmax(logits)                                         # (N, K)
+    s = backend.get_array_module(logits).exp(log_s)
+    H = -(s * log_s).sum(axis=1, keepdims=True)                         # (N, 1)
+    return float(H.mean()), -s * (log_s + H) / N
 
 
 # ----------------------------------------------------------------------------- the model
@@ -230,11 +255,16 @@ class InfoGAN:
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
         dh = self.d_head.backward(dlogit)
-        bal = 0.0
-        if cfg.lambda_bal:  # Q's categories on real images should be as balanced as the prior
-            bal, dlogits = balance_loss(self.q_head.forward(h)[:, :cfg.n_cat])
-            dq = backend.get_array_module(dlogits).zeros((real.shape[0], cfg.q_dim), dtype=dlogits.dtype)
-            dq[:, :cfg.n_cat] = cfg.lambda_bal * dlogits
+        bal = ent = 0.0
+        if cfg.lambda_bal or cfg.lambda_ent:  # Q's categories on real images (docs/06-infogan.md)
+            logits = self.q_head.forward(h)[:, :cfg.n_cat]                # (N, n_cat)
+            dq = backend.get_array_module(logits).zeros((real.shape[0], cfg.q_dim), dtype=logits.dtype)
+            if cfg.lambda_bal:  # as balanced as the prior
+                bal, dlogits = balance_loss(logits)
+                dq[:, :cfg.n_cat] += cfg.lambda_bal * dlogits
+            if cfg.lambda_ent:  # each image clearly in one category
+                ent, dlogits = entropy_loss(logits)
+                dq[:, :cfg.n_cat] += cfg.lambda_ent * dlogits
             dh = dh + self.q_head.backward(dq)
         self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
@@ -243,8 +273,9 @@ class InfoGAN:
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
-        return {"loss_d": loss_real + loss_fake + info + cfg.lambda_bal * bal, "d_real": loss_real,
-                "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"], "nll_d": parts["cont"], "bal": bal}
+        return {"loss_d": loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent,
+                "d_real": loss_real, "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"],
+                "nll_d": parts["cont"], "bal": bal, "ent": ent}
 
     def g_loss_and_grads(self, latent, cat, cont):
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
