@@ -151,6 +151,24 @@ def test_entropy_loss(rng):
     assert np.isfinite(loss) and np.all(np.isfinite(dz))
 
 
+def test_cont_warmup(rng):
+    model = InfoGAN(tiny_cfg(lambda_cont=0.4, cont_warmup=10), seed=0)
+    assert model.lambda_cont_now() == 0.0
+    model.step(rng.random((4, 1, 8, 8)).astype(np.float32))
+    assert model.lambda_cont_now() == pytest.approx(0.04)
+    model.opt_d.t = 5
+    assert model.lambda_cont_now() == pytest.approx(0.2)
+    model.opt_d.t = 25
+    assert model.lambda_cont_now() == pytest.approx(0.4)
+    assert InfoGAN(tiny_cfg(lambda_cont=0.4), seed=0).lambda_cont_now() == 0.4
+    # with weight 0 the continuous codes get no gradient and add nothing to the loss
+    cfg = tiny_cfg(lambda_cont=0.4)
+    q = rng.standard_normal((5, cfg.q_dim))
+    cat, cont = rng.integers(0, cfg.n_cat, 5), rng.uniform(-1, 1, (5, cfg.n_cont))
+    loss0, dq0, parts = info_loss(q, cat, cont, cfg, lambda_cont=0.0)
+    assert np.all(dq0[:, cfg.n_cat:] == 0) and loss0 == pytest.approx(cfg.lambda_cat * parts["cat"])
+
+
 def test_noise_scale(rng):
     cfg = InfoGANConfig(n_noise=500, noise_scale=0.1)
     a, _, _ = sample_latent(cfg, 200, np.random.default_rng(3))

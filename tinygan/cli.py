@@ -62,6 +62,8 @@ def training_parser(description, defaults):
                    help="Q predicts a log-std for each continuous code (default: fixed std 1, the MSE form)")
     p.add_argument("--lambda-cat", type=nonneg_float, default=d["lambda_cat"], help="weight of the categorical information loss")
     p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
+    p.add_argument("--cont-warmup", type=nonneg_int, default=d["cont_warmup"],
+                   help="steps over which the continuous weight rises linearly from 0 to --lambda-cont (0: full weight from the start)")
     p.add_argument("--lambda-bal", type=nonneg_float, default=d["lambda_bal"],
                    help="weight of the term that keeps Q's categories on real images as balanced as the prior (0: off)")
     p.add_argument("--lambda-ent", type=nonneg_float, default=d["lambda_ent"],
@@ -80,7 +82,9 @@ def configs_from_args(args, fixed):
     """(InfoGANConfig, TrainConfig) from parsed flags; `fixed` holds the data set's own fields."""
     model_cfg = InfoGANConfig(n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat, n_cont=args.n_cont,
                               fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
-                              lambda_cont=args.lambda_cont, lambda_bal=args.lambda_bal, lambda_ent=args.lambda_ent, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+                              lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup,
+                              lambda_bal=args.lambda_bal, lambda_ent=args.lambda_ent, lr_d=args.lr_d,
+                              lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()

@@ -35,6 +35,7 @@ class InfoGANConfig:
     fixed_std: bool = True       # Q's continuous posterior: N(mean, 1) (True) or N(mean, exp(log_std)^2)
     lambda_cat: float = 1.0      # weight of the categorical information term
     lambda_cont: float = 1.0     # weight of the continuous information term
+    cont_warmup: int = 0         # steps over which that weight rises linearly from 0 (docs/07-mnist.md)
     lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
     lambda_ent: float = 0.0      # weight of Q's mean category entropy on real images (docs/06-infogan.md)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
@@ -63,7 +64,7 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("n_noise", "n_cont"):
+        for name in ("n_noise", "n_cont", "cont_warmup"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent"):
@@ -142,8 +143,9 @@ def sample_latent(cfg, n, rng, cat=None, cont=None):
     return latent, cat, cont.astype(np.float32)
 
 
-def info_loss(q_out, cat, cont, cfg):
+def info_loss(q_out, cat, cont, cfg, lambda_cont=None):
     """The information terms: lambda_cat * CE(Q's categorical, c) + lambda_cont * NLL(c' | Q).
+    lambda_cont defaults to cfg.lambda_cont (the model passes the warm-up's current value).
 
     q_out (N, q_dim) = [cat logits (n_cat) | means (n_cont) | log-stds (n_cont), if learned].
     Minimising CE is maximising E[log Q(c|x)], InfoGAN's lower bound on I(c; G(z, c)) minus H(c).
@@ -155,15 +157,16 @@ def info_loss(q_out, cat, cont, cfg):
     ce, dlogits = softmax_cross_entropy(logits, cat)
     dq = xp.zeros_like(q_out)
     dq[:, :K] = cfg.lambda_cat * dlogits
+    lam = cfg.lambda_cont if lambda_cont is None else lambda_cont
     nll = 0.0
     if M:
         if cfg.fixed_std:
             nll, _, dmean = gaussian_nll_fixed_std(cont, mean)
         else:
             nll, _, dmean, dlog_std = gaussian_nll(cont, mean, q_out[:, K + M:])
-            dq[:, K + M:] = cfg.lambda_cont * dlog_std
-        dq[:, K:K + M] = cfg.lambda_cont * dmean
-    return cfg.lambda_cat * ce + cfg.lambda_cont * nll, dq, {"cat": ce, "cont": nll}
+            dq[:, K + M:] = lam * dlog_std
+        dq[:, K:K + M] = lam * dmean
+    return cfg.lambda_cat * ce + lam * nll, dq, {"cat": ce, "cont": nll}
 
 
 def balance_loss(logits):
@@ -236,6 +239,14 @@ class InfoGAN:
         for m in self.modules().values():
             m.eval()
 
+    def lambda_cont_now(self):
+        """The continuous codes' weight at this step: lambda_cont * min(1, t / cont_warmup), with t
+        the number of D updates made so far (saved with the optimiser, so a resumed run agrees).
+        Without the continuous term at first, the categories form before the continuous codes
+        can claim the differences between digits (docs/07-mnist.md)."""
+        w = self.cfg.cont_warmup
+        return self.cfg.lambda_cont * (min(1.0, self.opt_d.t / w) if w else 1.0)
+
     def generate(self, latent):
         """Images from host latent vectors (n, latent_dim), on the active backend."""
         return self.G.forward(backend.asarray(latent, dtype=self.G.params["0.w"].dtype))
@@ -271,7 +282,8 @@ class InfoGAN:
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
+                                     self.lambda_cont_now())
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
         return {"loss_d": loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent,
                 "d_real": loss_real, "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"],
@@ -285,7 +297,8 @@ class InfoGAN:
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
+                                     self.lambda_cont_now())
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
         self.G.backward(dfake)
