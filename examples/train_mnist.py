@@ -63,9 +63,9 @@ def main(argv=None):
 
     def periodic_eval(model, step, out):
         if args.eval_every and test is not None and step % args.eval_every == 0:
-            acc = evaluate_mnist(model, *test)["accuracy"]
+            r = evaluate_mnist(model, *test)
             with open(Path(out) / "eval_log.jsonl", "a") as f:
-                f.write(json.dumps({"step": step, "accuracy": acc}) + "\n")
+                f.write(json.dumps({"step": step, "accuracy": r["accuracy"], "counts": r["counts"]}) + "\n")
 
     try:
         train(model_cfg, train_cfg, x, args.out, resume=args.resume, overwrite=args.overwrite,

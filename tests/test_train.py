@@ -158,7 +158,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     text = capsys.readouterr().out
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
-                 "--resume", "--overwrite"]:
+                 "--resume", "--overwrite", "--noise-scale", "--cont-warmup", "--lambda-ent", "--eval-every"]:
         assert flag in text
 
 
@@ -168,9 +168,12 @@ def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
     write_split(tmp_path / "mnist", "test", n=12)
     out = tmp_path / "run"
     args = ["--data-dir", tmp_path / "mnist", "--out", out, "--steps", 2, "--batch-size", 8,
-            "--sample-every", 1, "--no-progress"]
+            "--sample-every", 1, "--eval-every", 1, "--no-progress"]
     monkeypatch.setattr(sys, "argv", ["train_mnist.py"] + [str(a) for a in args])
     runpy.run_path(str(EXAMPLES / "train_mnist.py"), run_name="not_main")["main"]()
+    log = [json.loads(line) for line in (out / "eval_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [1, 2]
+    assert all(np.array(e["counts"]).shape == (10, 10) and np.sum(e["counts"]) == 12 for e in log)
     assert (out / "figure4_code0.png").is_file() and (out / "figure4_code1.png").is_file()
     result = json.loads((out / "eval.json").read_text())
     assert result["n_images"] == 12 and 0 <= result["accuracy"] <= 1
