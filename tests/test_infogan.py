@@ -62,6 +62,30 @@ def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal, la
         check(model.modules()[name], grads, loss, name)
 
 
+def test_consistency_gradients(float64_layers, rng):
+    """The consistency term with its target held fixed (as in training): analytic gradients
+    of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""
+    model = tiny_model(lambda_aug=0.7)
+    restyled = rng.random((5, 1, 8, 8))
+    target = rng.dirichlet(np.ones(model.cfg.n_cat), 5)
+    for m in (model.trunk, model.q_head):
+        m.zero_grad()
+    model.consistency_loss_and_grads(restyled, target)
+    analytic = {name: {k: g.copy() for k, g in model.modules()[name].grads.items()} for name in ("trunk", "q_head")}
+    for name, grads in analytic.items():
+        check(model.modules()[name], grads, lambda: 0.7 * model.consistency_loss_and_grads(restyled, target), name)
+    assert np.all(model.d_head.grads["0.w"] == 0)                       # D's head plays no part
+
+
+def test_d_step_with_consistency_uses_the_restyled_batch(rng):
+    cfg = tiny_cfg(lambda_aug=1.0)
+    real = rng.random((6, 1, 8, 8)).astype(np.float32)
+    with_aug = InfoGAN(cfg, seed=0).d_step(real)
+    without = InfoGAN(tiny_cfg(), seed=0).d_step(real)
+    assert with_aug["cons"] > 0 and without["cons"] == 0
+    assert with_aug["loss_d"] == pytest.approx(without["loss_d"] + with_aug["cons"], rel=1e-5)
+
+
 @pytest.mark.parametrize("fixed_std", [True, False])
 def test_g_loss_gradients(float64_layers, rng, fixed_std):
     model = tiny_model(fixed_std=fixed_std)

@@ -68,6 +68,9 @@ def training_parser(description, defaults):
                    help="weight of the term that keeps Q's categories on real images as balanced as the prior (0: off)")
     p.add_argument("--lambda-ent", type=nonneg_float, default=d["lambda_ent"],
                    help="weight of Q's mean category entropy on real images: pushes each real image clearly into one category (0: off)")
+    p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
+                   help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
+                        "scaled, shifted, stroke thickened or thinned) the same category (0: off)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
@@ -83,7 +86,7 @@ def configs_from_args(args, fixed):
     model_cfg = InfoGANConfig(n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat, n_cont=args.n_cont,
                               fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
                               lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup,
-                              lambda_bal=args.lambda_bal, lambda_ent=args.lambda_ent, lr_d=args.lr_d,
+                              lambda_bal=args.lambda_bal, lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, lr_d=args.lr_d,
                               lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import backend
+from .augment import restyle
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape,
                      Sequential, Sigmoid, Tanh)
 from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
@@ -38,6 +39,7 @@ class InfoGANConfig:
     cont_warmup: int = 0         # steps over which that weight rises linearly from 0 (docs/07-mnist.md)
     lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
     lambda_ent: float = 0.0      # weight of Q's mean category entropy on real images (docs/06-infogan.md)
+    lambda_aug: float = 0.0      # weight of the consistency term: Q's category of a restyled real image (docs/06-infogan.md)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
     lr_g: float = 1e-3           # Adam learning rate of G
     beta1: float = 0.5           # Adam beta1 (both optimisers)
@@ -67,7 +69,7 @@ class InfoGANConfig:
         for name in ("n_noise", "n_cont", "cont_warmup"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent", "lambda_aug"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.noise_scale > 0:
@@ -266,18 +268,24 @@ class InfoGAN:
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
         dh = self.d_head.backward(dlogit)
-        bal = ent = 0.0
-        if cfg.lambda_bal or cfg.lambda_ent:  # Q's categories on real images (docs/06-infogan.md)
+        bal = ent = cons = 0.0
+        xp = backend.get_array_module(h)
+        if cfg.lambda_bal or cfg.lambda_ent or cfg.lambda_aug:  # Q's categories on real images (docs/06-infogan.md)
             logits = self.q_head.forward(h)[:, :cfg.n_cat]                # (N, n_cat)
-            dq = backend.get_array_module(logits).zeros((real.shape[0], cfg.q_dim), dtype=logits.dtype)
-            if cfg.lambda_bal:  # as balanced as the prior
-                bal, dlogits = balance_loss(logits)
-                dq[:, :cfg.n_cat] += cfg.lambda_bal * dlogits
-            if cfg.lambda_ent:  # each image clearly in one category
-                ent, dlogits = entropy_loss(logits)
-                dq[:, :cfg.n_cat] += cfg.lambda_ent * dlogits
-            dh = dh + self.q_head.backward(dq)
+            target = xp.exp(log_softmax(logits))                         # for the consistency term, held fixed
+            if cfg.lambda_bal or cfg.lambda_ent:
+                dq = xp.zeros((real.shape[0], cfg.q_dim), dtype=logits.dtype)
+                if cfg.lambda_bal:  # as balanced as the prior
+                    bal, dlogits = balance_loss(logits)
+                    dq[:, :cfg.n_cat] += cfg.lambda_bal * dlogits
+                if cfg.lambda_ent:  # each image clearly in one category
+                    ent, dlogits = entropy_loss(logits)
+                    dq[:, :cfg.n_cat] += cfg.lambda_ent * dlogits
+                dh = dh + self.q_head.backward(dq)
         self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
+        if cfg.lambda_aug:  # the same digit in another hand: the same category
+            restyled = backend.asarray(restyle(backend.to_numpy(real), self.rng), dtype=real.dtype)
+            cons = self.consistency_loss_and_grads(restyled, target)
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
@@ -285,9 +293,24 @@ class InfoGAN:
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                      self.lambda_cont_now())
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
-        return {"loss_d": loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent,
+        return {"loss_d": (loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent
+                           + cfg.lambda_aug * cons),
                 "d_real": loss_real, "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"],
-                "nll_d": parts["cont"], "bal": bal, "ent": ent}
+                "nll_d": parts["cont"], "bal": bal, "ent": ent, "cons": cons}
+
+    def consistency_loss_and_grads(self, restyled, target):
+        """CE(target, Q's categories of the restyled images) = -mean_n sum_k target_nk log q_nk,
+        the target (Q's categories of the originals) held fixed; adds lambda_aug times its
+        gradient, softmax(z) - target per image (divided by N), to the trunk's and Q head's
+        grads. Returns the CE."""
+        cfg = self.cfg
+        h = self.trunk.forward(restyled)                                  # (N, fc)
+        q_out = self.q_head.forward(h)
+        cons, dlogits = softmax_cross_entropy(q_out[:, :cfg.n_cat], target)
+        dq = backend.get_array_module(q_out).zeros_like(q_out)
+        dq[:, :cfg.n_cat] = cfg.lambda_aug * dlogits
+        self.trunk.backward(self.q_head.backward(dq), need_input_grad=False)
+        return cons
 
     def g_loss_and_grads(self, latent, cat, cont):
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
