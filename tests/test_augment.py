@@ -14,18 +14,28 @@ class Fixed:
 
 def test_no_change_is_the_identity(rng):
     x = rng.random((3, 2, 9, 7)).astype(np.float32)
-    assert np.array_equal(random_affine(x, rng, 0, 0, 0), x)
+    assert np.array_equal(random_affine(x, rng, 0, 0, 0, 0), x)
 
 
 def test_quarter_turn_and_whole_pixel_shift():
     x = np.zeros((1, 1, 5, 5))
     x[0, 0, 0, 2] = 1                                                   # top middle
-    turned = random_affine(x, Fixed(), max_rotate=90, max_scale=0, max_shift=0)
+    turned = random_affine(x, Fixed(), max_rotate=90, max_scale=0, max_shift=0, max_shear=0)
     assert np.allclose(turned[0, 0], np.rot90(x[0, 0], -1))             # clockwise: to the right middle
-    shifted = random_affine(x, Fixed(), max_rotate=0, max_scale=0, max_shift=1)
+    shifted = random_affine(x, Fixed(), max_rotate=0, max_scale=0, max_shift=1, max_shear=0)
     expected = np.zeros((5, 5))
     expected[1, 3] = 1                                                  # one row down, one column right
     assert np.allclose(shifted[0, 0], expected)
+
+
+def test_shear_slants_a_vertical_bar():
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, :, 2] = 1
+    y = random_affine(x, Fixed(), max_rotate=0, max_scale=0, max_shift=0, max_shear=0.5)[0, 0]
+    # row r (from the centre) moves by 0.5 r columns: the top leans left, the bottom right
+    assert y[0, 1] == 1 and y[2, 2] == 1 and y[4, 3] == 1
+    assert np.allclose(y[1, 1:3], 0.5) and np.allclose(y[3, 2:4], 0.5)
+    assert y.sum() == pytest.approx(5)
 
 
 def test_outside_pixels_take_the_background_and_values_stay_in_range(rng):

@@ -13,26 +13,31 @@ def _check(x):
     return x.shape
 
 
-def random_affine(x, rng, max_rotate=15.0, max_scale=0.15, max_shift=2.0):
-    """Each image rotated by up to max_rotate degrees, scaled by 1 +- max_scale and shifted by
-    up to max_shift pixels, about its centre, with bilinear interpolation; pixels that come
-    from outside the image take the image's smallest value (its background).
+def random_affine(x, rng, max_rotate=15.0, max_scale=0.15, max_shift=2.0, max_shear=0.4):
+    """Each image slanted (sheared) by up to max_shear, rotated by up to max_rotate degrees,
+    scaled by 1 +- max_scale and shifted by up to max_shift pixels, about its centre, with
+    bilinear interpolation; pixels that come from outside the image take the image's
+    smallest value (its background).
 
     x (N, C, H, W)  ->  (N, C, H, W). For output pixel p (row, column) of image n:
         out[n, :, p] = bilinear(x[n], A_n (p - centre - shift_n) + centre),
-    A_n the inverse of the rotation-and-scaling matrix (a positive angle turns the content
-    clockwise as displayed, rows downwards).
+    A_n the inverse of (rotation . scaling . shear): the shear moves row r by k r columns
+    (k > 0 leans the top to the left, as displayed); a positive angle turns the content
+    clockwise as displayed, rows downwards.
     """
     N, C, H, W = _check(x)
     angle = np.deg2rad(rng.uniform(-max_rotate, max_rotate, N))
     scale = 1 + rng.uniform(-max_scale, max_scale, N)
     shift = rng.uniform(-max_shift, max_shift, (N, 2))
+    shear = rng.uniform(-max_shear, max_shear, N)[:, None, None]              # (N, 1, 1)
     cos, sin = np.cos(angle) / scale, np.sin(angle) / scale                  # inverse map
     rows, cols = np.meshgrid(np.arange(H) - (H - 1) / 2, np.arange(W) - (W - 1) / 2, indexing="ij")
     r = rows - shift[:, :1, None]                                             # (N, H, W)
     c = cols - shift[:, 1:, None]
-    src_r = cos[:, None, None] * r - sin[:, None, None] * c + (H - 1) / 2     # (N, H, W)
-    src_c = sin[:, None, None] * r + cos[:, None, None] * c + (W - 1) / 2
+    rot_r = cos[:, None, None] * r - sin[:, None, None] * c                   # (N, H, W), undo the rotation
+    rot_c = sin[:, None, None] * r + cos[:, None, None] * c                   # and the scaling,
+    src_r = rot_r + (H - 1) / 2
+    src_c = rot_c - shear * rot_r + (W - 1) / 2                               # then the shear
     r0, c0 = np.floor(src_r).astype(np.int64), np.floor(src_c).astype(np.int64)
     fr, fc = (src_r - r0)[:, None], (src_c - c0)[:, None]                     # (N, 1, H, W)
     fill = x.reshape(N, C, -1).min(axis=2)[:, :, None, None]                  # (N, C, 1, 1)

@@ -70,7 +70,7 @@ def training_parser(description, defaults):
                    help="weight of Q's mean category entropy on real images: pushes each real image clearly into one category (0: off)")
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
-                        "scaled, shifted, stroke thickened or thinned) the same category (0: off)")
+                        "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
