@@ -23,8 +23,10 @@ from tinygan.train import OutputExists, TrainingDiverged, train
 
 MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
 # Measured on this project's runs (docs/07-mnist.md): the continuous codes at weight 1 take
-# over digit identity, 0.1 keeps them to style; the accuracy plateaus by 3000 steps of 64.
-DEFAULTS = {"out": "runs/mnist", "lambda_cont": 0.1, "steps": 3000, "batch_size": 64}
+# over digit identity, 0.1 keeps them to style; the consistency term (Q must give a restyled
+# real digit the same category) stops the categories splitting by handwriting style; with
+# it the accuracy passes 95% within 1000-1750 steps of 64.
+DEFAULTS = {"out": "runs/mnist", "lambda_cont": 0.1, "lambda_aug": 1.0, "steps": 2500, "batch_size": 64}
 
 
 def figure4(model, out, seed):
