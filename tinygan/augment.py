@@ -1,5 +1,5 @@
-"""Random changes of handwriting style that keep a digit's identity: small rotations,
-scalings and shifts, and a thicker or thinner stroke. Used by the consistency term
+"""Random changes of handwriting style that keep a digit's identity: a slant, a small
+rotation, scaling and shift, and a thicker or thinner stroke. Used by the consistency term
 (docs/06-infogan.md): Q should put a real image and its restyled copy in the same category.
 
 Runs on the host (NumPy) on batches (N, C, H, W); nothing here needs a gradient.

@@ -83,11 +83,11 @@ def training_parser(description, defaults):
 
 def configs_from_args(args, fixed):
     """(InfoGANConfig, TrainConfig) from parsed flags; `fixed` holds the data set's own fields."""
-    model_cfg = InfoGANConfig(n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat, n_cont=args.n_cont,
-                              fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
-                              lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup,
-                              lambda_bal=args.lambda_bal, lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, lr_d=args.lr_d,
-                              lr_g=args.lr_g, **fixed)
+    model_cfg = InfoGANConfig(
+        n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat,
+        n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
+        lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup, lambda_bal=args.lambda_bal,
+        lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()

@@ -272,7 +272,8 @@ class InfoGAN:
         xp = backend.get_array_module(h)
         if cfg.lambda_bal or cfg.lambda_ent or cfg.lambda_aug:  # Q's categories on real images (docs/06-infogan.md)
             logits = self.q_head.forward(h)[:, :cfg.n_cat]                # (N, n_cat)
-            target = xp.exp(log_softmax(logits))                         # for the consistency term, held fixed
+            if cfg.lambda_aug:  # Q's categories of the originals: the consistency target, held fixed
+                target = xp.exp(log_softmax(logits))
             if cfg.lambda_bal or cfg.lambda_ent:
                 dq = xp.zeros((real.shape[0], cfg.q_dim), dtype=logits.dtype)
                 if cfg.lambda_bal:  # as balanced as the prior
