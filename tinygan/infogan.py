@@ -275,14 +275,14 @@ class InfoGAN:
             if cfg.lambda_aug:  # Q's categories of the originals: the consistency target, held fixed
                 target = xp.exp(log_softmax(logits))
             if cfg.lambda_bal or cfg.lambda_ent:
-                dq = xp.zeros((real.shape[0], cfg.q_dim), dtype=logits.dtype)
+                dlogits = xp.zeros_like(logits)
                 if cfg.lambda_bal:  # as balanced as the prior
-                    bal, dlogits = balance_loss(logits)
-                    dq[:, :cfg.n_cat] += cfg.lambda_bal * dlogits
+                    bal, dbal = balance_loss(logits)
+                    dlogits += cfg.lambda_bal * dbal
                 if cfg.lambda_ent:  # each image clearly in one category
-                    ent, dlogits = entropy_loss(logits)
-                    dq[:, :cfg.n_cat] += cfg.lambda_ent * dlogits
-                dh = dh + self.q_head.backward(dq)
+                    ent, dent = entropy_loss(logits)
+                    dlogits += cfg.lambda_ent * dent
+                dh = dh + self.q_head.backward(self._from_cat_logits(dlogits))
         self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
         if cfg.lambda_aug:  # the same digit in another hand: the same category
             restyled = backend.asarray(restyle(backend.to_numpy(real), self.rng), dtype=real.dtype)
@@ -308,10 +308,16 @@ class InfoGAN:
         h = self.trunk.forward(restyled)                                  # (N, fc)
         q_out = self.q_head.forward(h)
         cons, dlogits = softmax_cross_entropy(q_out[:, :cfg.n_cat], target)
-        dq = backend.get_array_module(q_out).zeros_like(q_out)
-        dq[:, :cfg.n_cat] = cfg.lambda_aug * dlogits
-        self.trunk.backward(self.q_head.backward(dq), need_input_grad=False)
+        self.trunk.backward(self.q_head.backward(self._from_cat_logits(cfg.lambda_aug * dlogits)),
+                            need_input_grad=False)
         return cons
+
+    def _from_cat_logits(self, dlogits):
+        """dL/dq_out for a loss that reads only Q's categorical logits: (N, n_cat) -> (N, q_dim),
+        zero for the continuous codes' outputs."""
+        dq = backend.get_array_module(dlogits).zeros((dlogits.shape[0], self.cfg.q_dim), dtype=dlogits.dtype)
+        dq[:, :self.cfg.n_cat] = dlogits
+        return dq
 
     def g_loss_and_grads(self, latent, cat, cont):
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
