@@ -19,6 +19,8 @@ CASES = [
     (2, 1, 6, 7, 2, 2, 2, 0),
     (1, 2, 7, 7, 3, 5, 3, 2),
     (2, 3, 4, 4, 2, 1, 1, 0),
+    (1, 16, 6, 5, 16, 4, 2, 1),  # >= 16 channels: col2im's window-class form
+    (1, 17, 5, 6, 16, 3, 1, 1),
 ]
 
 
@@ -110,6 +112,27 @@ def test_col2im_is_adjoint_of_im2col(rng):
     cols = im2col(xpad, 4, 3, 2, 3, 3)
     c = rng.standard_normal(cols.shape)
     np.testing.assert_allclose(np.sum(cols * c), np.sum(xpad * col2im(c, 9, 8, 2)), rtol=1e-10)
+
+
+def col2im_loops(cols, Hp, Wp, s):
+    """Element by element: xpad[n, oh*s + i, ow*s + j, c] += cols[n, oh, ow, i, j, c]."""
+    N, OH, OW, KH, KW, C = cols.shape
+    xpad = np.zeros((N, Hp, Wp, C))
+    for oh in range(OH):
+        for ow in range(OW):
+            for i in range(KH):
+                for j in range(KW):
+                    xpad[:, oh * s + i, ow * s + j, :] += cols[:, oh, ow, i, j, :]
+    return xpad
+
+
+@pytest.mark.parametrize("C", [1, 3, 16, 20])
+@pytest.mark.parametrize("OH,OW,KH,KW,s", [(7, 7, 4, 4, 2), (5, 6, 3, 3, 1), (4, 5, 5, 3, 3), (3, 4, 2, 3, 3),
+                                           (1, 2, 4, 4, 2), (6, 5, 1, 1, 1)])
+def test_col2im_matches_loops(rng, C, OH, OW, KH, KW, s):
+    cols = rng.standard_normal((3, OH, OW, KH, KW, C))
+    Hp, Wp = s * (OH - 1) + KH + 1, s * (OW - 1) + KW  # one row more than the windows reach
+    np.testing.assert_allclose(col2im(cols, Hp, Wp, s), col2im_loops(cols, Hp, Wp, s), rtol=1e-12, atol=1e-12)
 
 
 def test_model_shapes_and_float32():

@@ -12,6 +12,8 @@ backward-data (a GEMM then col2im), and its backward-data is conv2d's forward
 """
 from typing import NamedTuple
 
+import numpy as np
+
 from .backend import get_array_module, parallel_for
 
 
@@ -64,20 +66,41 @@ def col2im(cols, Hp, Wp, stride):
 
     cols (N, OH, OW, KH, KW, C)  ->  xpad (N, Hp, Wp, C) with
         xpad[n, oh*stride + i, ow*stride + j, c] += cols[n, oh, ow, i, j, c]
-    Within one kernel offset (i, j) the targets are distinct, so one slice-add per
-    offset is exact; overlaps between offsets are summed by the loop; samples are
-    independent, so the batch is split over CPU threads. (This is
-    what an element-by-element scatter-add would do, many times faster.)
+    Plain form: one slice-add per kernel offset (i, j), exact because within one offset
+    the targets are distinct (overlaps between offsets are summed by the loop):
+        xpad[:, i:i + stride*(OH-1)+1:stride, j:j + stride*(OW-1)+1:stride, :] += cols[:, :, :, i, j, :]
+    Its inner loop is only C values long. Fast form (about 2x faster on the 64-channel
+    layers): add whole windows instead. Windows of outputs (oh, ow) and (oh + gh, ow + gw),
+    gh = ceil(KH / stride), never overlap, so the outputs split into gh * gw classes
+    (oh mod gh, ow mod gw) whose windows are disjoint; each class is one slice-add of its
+    (KH, KW, C) windows into a strided view of xpad, with KW*C-long inner loops. When C is
+    small (< 16) the plain form is the faster one and is used. Samples are independent,
+    so the batch is split over CPU threads.
     """
     xp = get_array_module(cols)
     N, OH, OW, KH, KW, C = cols.shape
     xpad = xp.zeros((N, Hp, Wp, C), dtype=cols.dtype)
-    hi, wi = stride * (OH - 1) + 1, stride * (OW - 1) + 1
+    s = stride
+    if C < 16 or xp is not np:
+        hi, wi = s * (OH - 1) + 1, s * (OW - 1) + 1
 
-    def scatter(n0, n1):                                          # samples n0..n1-1, one thread
-        for i in range(KH):
-            for j in range(KW):
-                xpad[n0:n1, i:i + hi:stride, j:j + wi:stride, :] += cols[n0:n1, :, :, i, j, :]
+        def scatter(n0, n1):                                      # samples n0..n1-1, one thread
+            for i in range(KH):
+                for j in range(KW):
+                    xpad[n0:n1, i:i + hi:s, j:j + wi:s, :] += cols[n0:n1, :, :, i, j, :]
+    else:
+        gh, gw = -(-KH // s), -(-KW // s)                         # window classes per axis
+        sn, sh, sw, sc = xpad.strides                             # bytes
+
+        def scatter(n0, n1):                                      # samples n0..n1-1, one thread
+            for ah in range(min(gh, OH)):
+                for aw in range(min(gw, OW)):
+                    src = cols[n0:n1, ah::gh, aw::gw]             # (n, A, B, KH, KW, C)
+                    # dst[n, a, b, i, j, c] = xpad[n, s*(ah + gh*a) + i, s*(aw + gw*b) + j, c]
+                    dst = np.lib.stride_tricks.as_strided(
+                        xpad[n0:n1, s * ah:, s * aw:], shape=src.shape,
+                        strides=(sn, s * gh * sh, s * gw * sw, sh, sw, sc))
+                    dst += src
     parallel_for(scatter, N)
     return xpad
 
