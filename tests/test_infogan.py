@@ -221,7 +221,7 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
         for d in (m.params, m.grads, m.buffers):
             assert all(v.dtype == np.float32 for v in d.values())
     for opt in (model.opt_d, model.opt_g):
-        assert all(v.dtype == np.float32 for v in list(opt.m.values()) + list(opt.v.values()))
+        assert all(v.dtype == np.float32 for v in list(opt.g_sum.values()) + list(opt.g2_sum.values()))
     latent, _, _ = sample_latent(model.cfg, 4, rng)
     img = model.generate(latent)
     assert img.dtype == np.float32

@@ -6,25 +6,41 @@ from tinygan.optim import SGD, Adam
 
 
 def adam_reference(p, grads, lr, b1, b2, eps):
-    """Adam written out per step, scalar-formula style."""
+    """Adam written out per step, scalar-formula style. Returns p and the moments m, v."""
     m = v = np.zeros_like(p)
     for t, g in enumerate(grads, start=1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g ** 2
         mhat, vhat = m / (1 - b1 ** t), v / (1 - b2 ** t)
         p = p - lr * mhat / (np.sqrt(vhat) + eps)
-    return p
+    return p, m, v
 
 
-def test_adam_matches_reference(rng):
+# (betas, eps, gradient scale): eps that matters (large against tiny gradients) and beta1 = 0
+@pytest.mark.parametrize("betas,eps,scale", [((0.5, 0.999), 1e-8, 1.0), ((0.9, 0.99), 0.3, 1e-2),
+                                             ((0.0, 0.9), 1e-3, 1e-3)])
+def test_adam_matches_reference(rng, betas, eps, scale):
     p0 = rng.standard_normal((3, 4))
-    gs = [rng.standard_normal((3, 4)) for _ in range(5)]
+    gs = [scale * rng.standard_normal((3, 4)) for _ in range(5)]
     params, grads = {"w": p0.copy()}, {"w": np.zeros_like(p0)}
-    opt = Adam(params, grads, lr=1e-2, betas=(0.5, 0.999), eps=1e-8)
+    opt = Adam(params, grads, lr=1e-2, betas=betas, eps=eps)
     for g in gs:
         grads["w"][...] = g
         opt.step()
-    np.testing.assert_allclose(params["w"], adam_reference(p0, gs, 1e-2, 0.5, 0.999, 1e-8), rtol=1e-12)
+    np.testing.assert_allclose(params["w"], adam_reference(p0, gs, 1e-2, *betas, eps)[0], rtol=1e-12)
+
+
+def test_adam_resumes_from_pytorch_style_moments(rng):
+    p0 = rng.standard_normal(5)
+    gs = [rng.standard_normal(5) for _ in range(6)]
+    p3, m, v = adam_reference(p0, gs[:3], 0.1, 0.5, 0.999, 1e-8)
+    params, grads = {"w": p3.copy()}, {"w": np.zeros(5)}
+    opt = Adam(params, grads, lr=0.1)
+    opt.load_state_dict({"t": 3, "m": {"w": m}, "v": {"w": v}})
+    for g in gs[3:]:
+        grads["w"][...] = g
+        opt.step()
+    np.testing.assert_allclose(params["w"], adam_reference(p0, gs, 0.1, 0.5, 0.999, 1e-8)[0], rtol=1e-12)
 
 
 def test_adam_state_roundtrip(rng):
@@ -67,7 +83,7 @@ def test_adam_keeps_float32(rng):
     grads = {"w": rng.standard_normal(5).astype(np.float32)}
     opt = Adam(params, grads)
     opt.step()
-    assert params["w"].dtype == np.float32 and opt.m["w"].dtype == np.float32
+    assert params["w"].dtype == np.float32 and opt.g_sum["w"].dtype == np.float32
 
 
 @pytest.mark.parametrize("kwargs", [{"lr": 0}, {"betas": (1.0, 0.9)}, {"eps": -1}])

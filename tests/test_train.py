@@ -39,7 +39,7 @@ def test_smoke_run_writes_everything(tmp_path):
     assert all(math.isfinite(r["loss_d"]) and math.isfinite(r["loss_g"]) for r in rows)
     arrays, meta = read_checkpoint(out / "checkpoint.npz")
     assert meta["step"] == 6 and meta["config"] == tiny_cfg().to_dict()
-    assert "opt_d.m.trunk.0.w" in arrays and "G.buffers.1.running_var" in arrays
+    assert "opt_d.g_sum.trunk.0.w" in arrays and "G.buffers.1.running_var" in arrays
     again, _ = load_model(out / "checkpoint.npz")
     np.testing.assert_array_equal(again.G.params["0.w"], model.G.params["0.w"])
 

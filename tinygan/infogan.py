@@ -387,9 +387,9 @@ class InfoGAN:
                 arrays[f"{name}.buffers.{k}"] = backend.to_numpy(v)
         for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
             st = opt.state_dict()
-            for k in st["m"]:
-                arrays[f"{opt_name}.m.{k}"] = st["m"][k]
-                arrays[f"{opt_name}.v.{k}"] = st["v"][k]
+            for k in opt.params:
+                arrays[f"{opt_name}.g_sum.{k}"] = st["g_sum"][k]
+                arrays[f"{opt_name}.g2_sum.{k}"] = st["g2_sum"][k]
         meta = {"config": self.cfg.to_dict(), "opt_d_t": self.opt_d.t, "opt_g_t": self.opt_g.t,
                 "rng": self.rng.bit_generator.state}
         return arrays, meta
@@ -406,9 +406,11 @@ class InfoGAN:
                             raise ValueError(f"{name}.{kind}.{k}: checkpoint shape {src.shape}, model {v.shape}")
                         v[...] = backend.asarray(src, dtype=v.dtype)
             for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
+                # checkpoints written before the sums were stored hold PyTorch's m and v
+                a, b = ("g_sum", "g2_sum") if any(".g_sum." in k for k in arrays) else ("m", "v")
                 opt.load_state_dict({"t": meta[f"{opt_name}_t"],
-                                     "m": {k: arrays[f"{opt_name}.m.{k}"] for k in opt.m},
-                                     "v": {k: arrays[f"{opt_name}.v.{k}"] for k in opt.v}})
+                                     a: {k: arrays[f"{opt_name}.{a}.{k}"] for k in opt.params},
+                                     b: {k: arrays[f"{opt_name}.{b}.{k}"] for k in opt.params}})
         except KeyError as e:
             raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
         self.rng.bit_generator.state = meta["rng"]

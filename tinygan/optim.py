@@ -53,6 +53,13 @@ class Adam:
         m <- b1 m + (1 - b1) g
         v <- b2 v + (1 - b2) g^2
         p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    Stored form: the discounted sums G = m / (1 - b1) and G2 = v / (1 - b2), which
+    update with one multiply-add fewer each (G <- b1 G + g; G2 <- b2 G2 + g^2); then
+        p <- p - lr' * G / (sqrt(G2) + eps'),
+        lr'  = lr (1 - b1) / (1 - b1^t) * sqrt(1 - b2^t) / sqrt(1 - b2),
+        eps' = eps * sqrt(1 - b2^t) / sqrt(1 - b2),
+    the same update.
     """
 
     def __init__(self, params, grads, lr=2e-4, betas=(0.5, 0.999), eps=1e-8):
@@ -63,71 +70,75 @@ class Adam:
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps = lr, (b1, b2), eps
         self.t = 0
-        self.m = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}
-        self.v = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}
+        self.g_sum = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}   # m / (1 - b1)
+        self.g2_sum = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}  # v / (1 - b2)
 
     def step(self):
         self.t += 1
         b1, b2 = self.betas
-        step_size = self.lr / (1 - b1 ** self.t)
-        inv_sqrt_bc2 = 1 / math.sqrt(1 - b2 ** self.t)
+        c2 = math.sqrt(1 - b2 ** self.t) / math.sqrt(1 - b2)
+        lr_t = self.lr * (1 - b1) / (1 - b1 ** self.t) * c2
         for k, p in self.params.items():
-            _adam_update(p.reshape(-1), self.grads[k].reshape(-1), self.m[k].reshape(-1), self.v[k].reshape(-1),
-                         b1, b2, step_size, inv_sqrt_bc2, self.eps)
+            _adam_update(p.reshape(-1), self.grads[k].reshape(-1), self.g_sum[k].reshape(-1),
+                         self.g2_sum[k].reshape(-1), b1, b2, lr_t, self.eps * c2)
 
     def state_dict(self):
+        """{"t", "g_sum", "g2_sum"}: the stored sums as they are, so a resumed run is exact."""
         return {"t": self.t,
-                "m": {k: to_numpy(a) for k, a in self.m.items()},
-                "v": {k: to_numpy(a) for k, a in self.v.items()}}
+                "g_sum": {k: to_numpy(a) for k, a in self.g_sum.items()},
+                "g2_sum": {k: to_numpy(a) for k, a in self.g2_sum.items()}}
 
     def load_state_dict(self, state):
-        if set(state["m"]) != set(self.m):
+        """Restore from state_dict()'s output, or from PyTorch-style moments {"t", "m", "v"}
+        (m = (1 - b1) g_sum, v = (1 - b2) g2_sum)."""
+        b1, b2 = self.betas
+        if "g_sum" in state:
+            sums, sums2, s1, s2 = state["g_sum"], state["g2_sum"], 1.0, 1.0
+        else:
+            sums, sums2, s1, s2 = state["m"], state["v"], 1 / (1 - b1), 1 / (1 - b2)
+        if set(sums) != set(self.g_sum):
             raise ValueError("Adam state does not match these parameters: "
-                             f"{sorted(set(state['m']) ^ set(self.m))}")
+                             f"{sorted(set(sums) ^ set(self.g_sum))}")
         self.t = int(state["t"])
-        for k in self.m:
-            xp = get_array_module(self.m[k])
-            self.m[k][...] = xp.asarray(state["m"][k])
-            self.v[k][...] = xp.asarray(state["v"][k])
+        for k in self.g_sum:
+            xp = get_array_module(self.g_sum[k])
+            self.g_sum[k][...] = xp.asarray(sums[k]) * s1
+            self.g2_sum[k][...] = xp.asarray(sums2[k]) * s2
 
 
 CHUNK = 1 << 16  # elements per block on the CPU: float32 blocks of 256 KiB, which stay in cache
 
 
-def _adam_update(p, g, m, v, b1, b2, step_size, inv_sqrt_bc2, eps):
-    """The Adam update of one flat parameter p (and its moments m, v) in place:
-        m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
-        p = p - step_size * m / (sqrt(v) inv_sqrt_bc2 + eps)
+def _adam_update(p, g, g_sum, g2_sum, b1, b2, lr_t, eps_t):
+    """The Adam update of one flat parameter p (and its sums) in place:
+        g_sum = b1 g_sum + g;  g2_sum = b2 g2_sum + g^2;  p = p - lr_t * g_sum / (sqrt(g2_sum) + eps_t)
     Written as in-place ufuncs on cache-sized blocks with one scratch buffer: the plain
-    form above makes about ten full-size temporaries and passes over memory; this reads
-    p, g, m, v once and writes p, m, v once, and the blocks are shared out over CPU
-    threads. On a GPU the whole array is one block.
+    form above makes several full-size temporaries and passes over memory; this reads
+    p, g, g_sum, g2_sum once and writes p, g_sum, g2_sum once, and the blocks are shared
+    out over CPU threads. On a GPU the whole array is one block.
     """
     xp = get_array_module(p)
     n = p.size
     chunk = n if xp is not np else CHUNK
     n_chunks = -(-n // chunk)
-    parallel_for(lambda c0, c1: _adam_chunks(xp, p, g, m, v, c0, c1, chunk, b1, b2, step_size, inv_sqrt_bc2, eps),
+    parallel_for(lambda c0, c1: _adam_chunks(xp, p, g, g_sum, g2_sum, c0, c1, chunk, b1, b2, lr_t, eps_t),
                  n_chunks)
 
 
-def _adam_chunks(xp, p, g, m, v, c0, c1, chunk, b1, b2, step_size, inv_sqrt_bc2, eps):
-    """_adam_update on blocks c0..c1-1 (one CPU thread's share)."""
+def _adam_chunks(xp, p, g, g_sum, g2_sum, c0, c1, chunk, b1, b2, lr_t, eps_t):
+    """_adam_update on blocks c0..c1-1 (one CPU thread's share): ten ufunc passes per block."""
     n = p.size
     t = xp.empty(min(chunk, n), dtype=p.dtype)  # this thread's scratch block
     for s in range(c0 * chunk, min(c1 * chunk, n), chunk):
         e = min(s + chunk, n)
-        pc, gc, mc, vc, tc = p[s:e], g[s:e], m[s:e], v[s:e], t[:e - s]
+        pc, gc, mc, vc, tc = p[s:e], g[s:e], g_sum[s:e], g2_sum[s:e], t[:e - s]
         mc *= b1
-        xp.multiply(gc, 1 - b1, out=tc)
-        mc += tc                                   # m = b1 m + (1 - b1) g
-        vc *= b2
+        mc += gc                                   # g_sum = b1 g_sum + g
         xp.multiply(gc, gc, out=tc)
-        tc *= 1 - b2
-        vc += tc                                   # v = b2 v + (1 - b2) g^2
+        vc *= b2
+        vc += tc                                   # g2_sum = b2 g2_sum + g^2
         xp.sqrt(vc, out=tc)
-        tc *= inv_sqrt_bc2
-        tc += eps                                  # sqrt(v / (1 - b2^t)) + eps
+        tc += eps_t
         xp.divide(mc, tc, out=tc)
-        tc *= step_size
-        pc -= tc                                   # p -= lr / (1 - b1^t) * m / (...)
+        tc *= lr_t
+        pc -= tc                                   # p -= lr_t g_sum / (sqrt(g2_sum) + eps_t)
