@@ -5,7 +5,11 @@ m = N*H*W for (N, C, H, W). Derivation of both modes: docs/03-batchnorm.md.
 """
 from typing import NamedTuple
 
-from .backend import get_array_module
+import math
+
+import numpy as np
+
+from .backend import get_array_module, parallel_for
 
 
 def _rows(x):
@@ -28,8 +32,74 @@ def _unrows(r, shape):
     return r.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N*H*W, C) -> (N, C, H, W)
 
 
+# ----------------------------------------------------------------------------- fast passes
+# The math below is per channel over rows r (M, C). With few channels (64 here) NumPy's
+# per-channel reductions and row-broadcast ufuncs run one short inner loop per row, and
+# that loop overhead costs more than the arithmetic. So the passes are written as:
+#   r.sum(axis=0)              -> ones(M) @ r, a matrix-vector product (BLAS, every core)
+#   (a * b).sum(axis=0)        -> einsum("ij,ij->j", a, b), no temporary
+#   a * u + v (u, v per channel) on "wide" rows: r viewed as (M / k, k*C) with u, v tiled
+#                                 k times, so each inner loop is k*C values long, done on
+#                                 cache-sized blocks of rows shared out over CPU threads.
+WIDE = 1024          # target width, in values, of a wide row
+BLOCK = 1 << 16      # values per cache-sized block
+
+
+def _column_sums(r):
+    """r.sum(axis=0) for r (M, C), as ones(M) @ r."""
+    xp = get_array_module(r)
+    return xp.ones(r.shape[0], dtype=r.dtype) @ r
+
+
+def _column_dots(a, b):
+    """(a * b).sum(axis=0) for a, b (M, C), without the (M, C) temporary."""
+    return get_array_module(a).einsum("ij,ij->j", a, b)
+
+
+def _wide(M, C):
+    """k such that (M, C) rows can be viewed as (M / k, k*C): gcd(M, WIDE // C), which is
+    WIDE // C whenever M is a multiple of it (M = N*H*W here)."""
+    return math.gcd(M, max(1, WIDE // C))
+
+
+def _affine(out, terms, const):
+    """out = sum of a * u over (a, u) in terms, + const; a (M, C) arrays, u and const (C,);
+    u None means 1.
+
+    Blocked and threaded on the CPU (see the note above); one pass per term on a GPU.
+    """
+    xp = get_array_module(out)
+    M, C = out.shape
+    k = _wide(M, C) if xp is np else 1
+    rows = M // k
+    wide = lambda a: a.reshape(rows, k * C)                           # noqa: E731 a view when contiguous
+    o = wide(out)
+    ts = [(wide(a), None if u is None else xp.tile(u, k)) for a, u in terms]
+    cst = xp.tile(const, k)
+    step = max(1, BLOCK // (k * C)) if xp is np else rows
+
+    def run(i0, i1):                                                  # wide rows i0..i1-1, one thread
+        tmp = xp.empty((min(step, i1 - i0), k * C), dtype=out.dtype) if len(ts) > 1 else None
+        for s in range(i0, i1, step):
+            e = min(s + step, i1)
+            ob = o[s:e]
+            a, u = ts[0]
+            if u is None:
+                xp.add(a[s:e], cst, out=ob)
+            else:
+                xp.multiply(a[s:e], u, out=ob)
+                ob += cst
+            for a, u in ts[1:]:
+                tb = tmp[:e - s]
+                xp.multiply(a[s:e], u, out=tb)
+                ob += tb
+    parallel_for(run, rows, min_size=step)
+    return out
+
+
+# ----------------------------------------------------------------------------- the op
 class BatchNormCache(NamedTuple):
-    xhat: object        # (M, C) normalised input, as rows
+    xc: object          # (M, C) centred input x - mu, as rows
     gamma: object       # (C,)
     inv_std: object     # (C,) 1 / sqrt(var + eps)
     shape: tuple        # the input's shape
@@ -46,45 +116,47 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
     biased batch variance over the m values of each channel; they are returned in the
     cache (`mean`, `var`) so that the caller can update its running estimates.
     Evaluation mode (both given): mu, var are those fixed running statistics.
+    Plain form, on rows r (m, C):
+        mu = r.mean(0);  xc = r - mu;  var = (xc**2).mean(0);  y = gamma * xc / sqrt(var + eps) + beta
+    (the fast passes are described above _column_sums).
     """
     xp = get_array_module(x)
     training = running_mean is None
     if training != (running_var is None):
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
     r = _rows(x)                                                  # (M, C)
-    mean = r.mean(axis=0) if training else running_mean           # (C,)
-    xhat = r - mean                                               # (M, C), centred for now
-    var = (xhat * xhat).mean(axis=0) if training else running_var  # (C,) biased
+    M = r.shape[0]
+    mean = _column_sums(r) / M if training else running_mean      # (C,)
+    xc = _affine(xp.empty(r.shape, dtype=r.dtype), [(r, None)], -mean)  # (M, C) x - mu
+    var = _column_dots(xc, xc) / M if training else running_var   # (C,) biased
     inv_std = 1 / xp.sqrt(var + eps)                              # (C,)
-    xhat *= inv_std                                               # in place: (x - mu) / sigma
-    y = xhat * gamma
-    y += beta
+    y = _affine(xp.empty_like(xc), [(xc, gamma * inv_std)], beta)  # gamma xhat + beta
     y = _unrows(y, x.shape)
-    return y, BatchNormCache(xhat, gamma, inv_std, x.shape, training, mean, var)
+    return y, BatchNormCache(xc, gamma, inv_std, x.shape, training, mean, var)
 
 
 def batchnorm_backward(dy, cache):
-    """Given dy = dL/dy, same shape as x; per channel, over its m values:
+    """Given dy = dL/dy, same shape as x; per channel, over its m values, with
+    xhat = (x - mu) inv_std:
     dbeta  = sum dy
     dgamma = sum dy * xhat
     training (mu and var depend on x):
         dx = gamma * inv_std / m * (m * dy - sum dy - xhat * sum(dy * xhat))
     evaluation (mu and var are constants):
         dx = gamma * inv_std * dy
-    Full derivation: docs/03-batchnorm.md.
+    Full derivation: docs/03-batchnorm.md. Computed as dx = a dy + b (x - mu) + c with
+    per-channel a = gamma inv_std, b = -a inv_std dgamma / m, c = -a dbeta / m.
     """
+    xp = get_array_module(dy)
     g = _rows(dy)                                                 # (M, C)
-    xhat = cache.xhat
-    dbeta = g.sum(axis=0)                                         # (C,)
-    dgamma = (g * xhat).sum(axis=0)                               # (C,)
-    scale = cache.gamma * cache.inv_std                           # (C,)
+    xc, inv_std = cache.xc, cache.inv_std
+    m = g.shape[0]
+    dbeta = _column_sums(g)                                       # (C,)
+    dgamma = _column_dots(g, xc) * inv_std                        # (C,) sum dy * xhat
+    a = cache.gamma * inv_std                                     # (C,)
+    dx = xp.empty(g.shape, dtype=g.dtype)
     if cache.training:
-        m = g.shape[0]
-        # gamma inv_std / m * (m g - dbeta - xhat dgamma), in place on one buffer
-        dx = xhat * (-dgamma / m)                                 # (M, C)
-        dx += g
-        dx -= dbeta / m
-        dx *= scale
+        _affine(dx, [(g, a), (xc, -a * inv_std * dgamma / m)], -a * dbeta / m)
     else:
-        dx = scale * g
+        _affine(dx, [(g, a)], xp.zeros_like(a))
     return _unrows(dx, cache.shape), dgamma, dbeta
