@@ -69,3 +69,25 @@ def test_float32_in_float32_out(rng):
     y, cache = batchnorm_forward(x, g, b)
     assert y.dtype == np.float32
     assert all(a.dtype == np.float32 for a in batchnorm_backward(np.ones_like(y), cache))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_large_input_matches_plain_formulas(rng, training):
+    """Above one cache block the passes run on wide rows, block by block, over threads."""
+    x = rng.standard_normal((8, 24, 24, 64)).transpose(0, 3, 1, 2) * 2 + 1   # NCHW view of NHWC, 4.5 blocks
+    C = 64
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    stats = () if training else (rng.standard_normal(C), rng.random(C) + 0.5)
+    y, cache = batchnorm_forward(x, gamma, beta, 1e-5, *stats)
+    r = per_channel(x)
+    mu, var = (r.mean(0), r.var(0)) if training else stats
+    xhat = (r - mu) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(per_channel(y), gamma * xhat + beta, rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(x.shape)
+    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
+    g, m = per_channel(dy), r.shape[0]
+    np.testing.assert_allclose(dbeta, g.sum(0), rtol=1e-10)
+    np.testing.assert_allclose(dgamma, (g * xhat).sum(0), rtol=1e-10)
+    scale = gamma / np.sqrt(var + 1e-5)
+    expected = scale / m * (m * g - g.sum(0) - xhat * (g * xhat).sum(0)) if training else scale * g
+    np.testing.assert_allclose(per_channel(dx), expected, rtol=1e-9, atol=1e-12)

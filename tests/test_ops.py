@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from tinygan import backend
 from tinygan.gradcheck import numeric_grad, rel_error
 from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          relu_backward, relu_forward, reshape_backward, reshape_forward, sigmoid,
@@ -80,3 +81,20 @@ def test_reshape_grads(rng):
     dy = rng.standard_normal(y.shape)
     dx = reshape_backward(dy, cache)
     assert rel_error(dx, numeric_grad(lambda v: reshape_forward(v, (2, 12))[0], x, dy)) < TOL
+
+
+@pytest.mark.parametrize("layout_dy", ["same", "nchw", "strided"])
+def test_relus_on_large_arrays_in_any_layout(rng, layout_dy):
+    """Above one block the passes run block by block over threads; every memory layout of
+    the upstream gradient must give the plain-form result."""
+    assert 3 * 48 * 40 * 24 > backend.BLOCK  # more than one block
+    x = rng.standard_normal((3, 48, 40, 24)).astype(np.float32).transpose(0, 3, 1, 2)  # NCHW view of NHWC
+    g = rng.standard_normal((3, 24, 48, 40)).astype(np.float32)
+    dy = {"same": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), "nchw": g,
+          "strided": np.pad(g, ((0, 0), (0, 0), (1, 1), (1, 1)))[:, :, 1:-1, 1:-1]}[layout_dy]
+    y, cache = leaky_relu_forward(x, 0.2)
+    np.testing.assert_array_equal(y, np.where(x > 0, x, np.float32(0.2) * x))
+    np.testing.assert_allclose(leaky_relu_backward(dy, cache), np.where(x > 0, dy, 0.2 * dy), rtol=1e-6)
+    y, cache = relu_forward(x)
+    np.testing.assert_array_equal(y, np.where(x > 0, x, 0))
+    np.testing.assert_array_equal(relu_backward(dy, cache), np.where(x > 0, dy, 0))

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module, parallel_for
+from .backend import BLOCK, get_array_module, parallel_for
 
 
 def _rows(x):
@@ -42,7 +42,6 @@ def _unrows(r, shape):
 #                                 k times, so each inner loop is k*C values long, done on
 #                                 cache-sized blocks of rows shared out over CPU threads.
 WIDE = 1024          # target width, in values, of a wide row
-BLOCK = 1 << 16      # values per cache-sized block
 
 
 def _column_sums(r):

@@ -5,7 +5,7 @@ Derivations: docs/01-linear-and-activations.md.
 """
 from typing import NamedTuple
 
-from .backend import get_array_module
+from .backend import blocked, get_array_module
 
 
 # ----------------------------------------------------------------------------- linear
@@ -35,23 +35,34 @@ def linear_backward(dy, cache, need_dw=True, need_dx=True):
 
 
 # ----------------------------------------------------------------------------- activations
-class MaskCache(NamedTuple):
-    positive: object  # bool array, x > 0
+# The ReLUs keep their output y, not a mask: for slope > 0, y > 0 exactly where x > 0, and
+# for the plain ReLU y > 0 where x > 0 too. Their passes run block by block over threads
+# (backend.blocked); each docstring gives the plain form.
+class ReluCache(NamedTuple):
+    y: object  # the forward output
 
 
 def relu_forward(x):
     """y = max(x, 0), elementwise."""
-    positive = x > 0
-    return x * positive, MaskCache(positive=positive)
+    xp = get_array_module(x)
+    y = xp.empty_like(x)
+    blocked(lambda yb, xb: xp.maximum(xb, 0, out=yb), y, x)
+    return y, ReluCache(y=y)
 
 
 def relu_backward(dy, cache):
-    """dy/dx = 1 where x > 0 else 0 (the kink at 0 takes the 0 side):  dx = dy * [x > 0]."""
-    return dy * cache.positive
+    """dy/dx = 1 where x > 0 else 0 (the kink at 0 takes the 0 side):  dx = dy * [y > 0]."""
+    xp = get_array_module(dy)
+    dx = xp.empty_like(dy)
+    def fn(db, gb, yb):
+        xp.copyto(db, yb > 0)                     # [y > 0] as 0. / 1. (a bool operand in a
+        db *= gb                                  # product would take NumPy's slow casting path)
+    blocked(fn, dx, dy, cache.y)
+    return dx
 
 
 class LeakyReluCache(NamedTuple):
-    positive: object  # bool array, x > 0
+    y: object         # the forward output
     slope: float      # negative slope
 
 
@@ -64,18 +75,28 @@ def leaky_relu_forward(x, slope=0.2):
     if not 0 <= slope <= 1:
         raise ValueError(f"leaky_relu: slope must be in [0, 1], got {slope}")
     xp = get_array_module(x)
-    y = x * slope
-    xp.maximum(x, y, out=y)
-    return y, LeakyReluCache(positive=x > 0, slope=slope)
+    y = xp.empty_like(x)
+
+    def fn(yb, xb):
+        xp.multiply(xb, slope, out=yb)
+        xp.maximum(xb, yb, out=yb)
+    blocked(fn, y, x)
+    return y, LeakyReluCache(y=y, slope=slope)
 
 
 def leaky_relu_backward(dy, cache):
-    """dy/dx = 1 where x > 0, else slope:  dx = dy * (slope + (1 - slope) [x > 0])."""
-    scale = cache.positive.astype(dy.dtype)
-    scale *= 1 - cache.slope
-    scale += cache.slope
-    scale *= dy
-    return scale
+    """dy/dx = 1 where x > 0, else slope:  dx = dy * (slope + (1 - slope) [y > 0])."""
+    xp = get_array_module(dy)
+    dx = xp.empty_like(dy)
+    s = cache.slope
+
+    def fn(db, gb, yb):
+        xp.copyto(db, yb > 0)                     # [y > 0] as 0. / 1.
+        db *= 1 - s
+        db += s
+        db *= gb
+    blocked(fn, dx, dy, cache.y)
+    return dx
 
 
 class OutputCache(NamedTuple):
