@@ -9,10 +9,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
+# tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan import backend
 from tinygan.layers import BatchNorm, Conv2d, ConvTranspose2d, Linear
+
+import numpy as np
 
 
 def cases(N):

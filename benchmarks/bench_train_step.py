@@ -16,10 +16,11 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
+# tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan import backend
 from tinygan.infogan import InfoGAN, InfoGANConfig
+
+import numpy as np
 
 
 def step_flops(cfg, N):

@@ -15,8 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+# tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
@@ -24,6 +23,9 @@ from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_bl
 from tinygan.infogan import sample_latent, sample_noise
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
+
+import numpy as np
+
 
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 5000, "batch_size": 128}
 SCALE = 4  # nearest-neighbour upscaling of the figures: pixel art stays crisp

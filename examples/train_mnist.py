@@ -12,14 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+# tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
 from tinygan.figures import code_sweep_figure
 from tinygan.infogan import sample_noise
 from tinygan.train import OutputExists, TrainingDiverged, train
+
+import numpy as np
+
 
 MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
 # Measured on this project's runs (docs/07-mnist.md): the continuous codes at weight 1 take

@@ -157,17 +157,25 @@ def _flat(a):
     return t.reshape(-1) if t.flags.c_contiguous else None
 
 
-def blocked(fn, *arrays):
-    """Call fn(*blocks) on matching blocks of `arrays` (same shape and memory layout), which
-    fn reads and writes in place: an elementwise op run block by block, so that its
-    several passes happen while a block is in cache, the blocks shared out over CPU threads.
-    Plain form, and what runs on the GPU or when an array has another layout: fn(*arrays).
+def blocked(fn, out, *ins):
+    """Call fn(out_block, *in_blocks) on matching blocks of `out` and `ins` (same shape);
+    fn writes out_block in place: an elementwise op run block by block, so that its several
+    passes happen while a block is in cache, the blocks shared out over CPU threads.
+    An input laid out differently from `out` is first copied into out's layout (one pass).
+    Plain form, and what runs on the GPU or when `out` has gaps: fn(out, *ins).
     """
-    flats = [_flat(a) for a in arrays] if _name == "numpy" else [None]
-    if any(f is None for f in flats) or len({a.strides for a in arrays}) != 1 or flats[0].size <= BLOCK:
-        fn(*arrays)
+    flat_out = _flat(out) if _name == "numpy" else None
+    if flat_out is None or flat_out.size <= BLOCK:
+        fn(out, *ins)
         return
-    n = flats[0].size
+    flats = [flat_out]
+    for a in ins:
+        if a.strides != out.strides:
+            a_like = _xp.empty_like(out)
+            a_like[...] = a
+            a = a_like
+        flats.append(_flat(a))
+    n = flat_out.size
 
     def run(b0, b1):                                              # blocks b0..b1-1, one thread
         for s in range(b0 * BLOCK, min(b1 * BLOCK, n), BLOCK):

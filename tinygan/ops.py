@@ -53,7 +53,8 @@ def relu_forward(x):
 def relu_backward(dy, cache):
     """dy/dx = 1 where x > 0 else 0 (the kink at 0 takes the 0 side):  dx = dy * [y > 0]."""
     xp = get_array_module(dy)
-    dx = xp.empty_like(dy)
+    dx = xp.empty_like(cache.y)                   # the forward's memory layout
+
     def fn(db, gb, yb):
         xp.copyto(db, yb > 0)                     # [y > 0] as 0. / 1. (a bool operand in a
         db *= gb                                  # product would take NumPy's slow casting path)
@@ -87,7 +88,7 @@ def leaky_relu_forward(x, slope=0.2):
 def leaky_relu_backward(dy, cache):
     """dy/dx = 1 where x > 0, else slope:  dx = dy * (slope + (1 - slope) [y > 0])."""
     xp = get_array_module(dy)
-    dx = xp.empty_like(dy)
+    dx = xp.empty_like(cache.y)                   # the forward's memory layout
     s = cache.slope
 
     def fn(db, gb, yb):
