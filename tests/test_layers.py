@@ -77,17 +77,32 @@ def test_sequential_grads(float64_layers, rng):
     check_layer(model, rng.standard_normal((4, 6)), rng)
 
 
-def test_grads_accumulate_until_zero_grad(float64_layers, rng):
-    layer = Linear(3, 2)
-    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+@pytest.mark.parametrize("make,shape", [(lambda: Linear(3, 2), (4, 3)),          # dw written straight into grads
+                                        (lambda: Conv2d(2, 3, 3, padding=1), (2, 2, 4, 4)),  # copied
+                                        (lambda: BatchNorm(3), (5, 3))])
+def test_grads_accumulate_until_zero_grad(float64_layers, rng, make, shape):
+    layer = make()
+    x = rng.standard_normal(shape)
+    dy = rng.standard_normal(layer.forward(x).shape)
+    layer.backward(dy)
+    once = {k: g.copy() for k, g in layer.grads.items()}
+    assert all(g.any() for g in once.values())
     layer.forward(x)
     layer.backward(dy)
-    once = layer.grads["w"].copy()
-    layer.forward(x)
-    layer.backward(dy)
-    np.testing.assert_allclose(layer.grads["w"], 2 * once)
+    for k in once:
+        np.testing.assert_allclose(layer.grads[k], 2 * once[k])
     layer.zero_grad()
-    assert not layer.grads["w"].any() and not layer.grads["b"].any()
+    assert not any(g.any() for g in layer.grads.values())
+    layer.backward(dy, need_param_grads=False)                   # input gradient only: grads stay zero
+    assert not any(g.any() for g in layer.grads.values())
+    layer.backward(dy)                                           # the first after zero_grad: exactly once
+    layer.backward(-dy)                                          # then they add up: back to zero
+    for k in once:
+        np.testing.assert_allclose(layer.grads[k], 0, atol=1e-12)
+    layer.zero_grad()
+    layer.backward(dy)
+    for k in once:
+        np.testing.assert_array_equal(layer.grads[k], once[k])
 
 
 def test_sequential_params_are_the_childrens_arrays(float64_layers):

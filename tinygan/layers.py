@@ -40,6 +40,7 @@ class Module:
         self.buffers = {}    # name -> array, state that is not trained (BatchNorm's running stats)
         self.training = True
         self._cache = None
+        self._fresh = True   # grads hold zeros since zero_grad(): the next backward may write, not add
 
     def __call__(self, x):
         return self.forward(x)
@@ -49,8 +50,16 @@ class Module:
         self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
 
     def _accumulate(self, **grads):
+        """grads[k] += g for each k. Right after zero_grad() the sum is just g: copied (two
+        passes over memory, not three), or nothing to do when the op wrote g into grads[k]."""
         for k, g in grads.items():
-            self.grads[k] += g
+            if g is self.grads[k]:
+                continue
+            if self._fresh:
+                self.grads[k][...] = g
+            else:
+                self.grads[k] += g
+        self._fresh = False
 
     def _take_cache(self):
         # The cache stays until the next forward, so one forward may be followed by
@@ -62,6 +71,7 @@ class Module:
     def zero_grad(self):
         for g in self.grads.values():
             g[...] = 0
+        self._fresh = True
 
     def train(self):
         self.training = True
@@ -101,7 +111,8 @@ class Linear(Module):
         return y
 
     def backward(self, dy, need_param_grads=True, need_input_grad=True):
-        dx, dw, db = linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad)
+        dw_out = self.grads["w"] if self._fresh and need_param_grads else None  # product straight into grads
+        dx, dw, db = linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad, dw_out)
         if need_param_grads:
             self._accumulate(w=dw, b=db)
         return dx
