@@ -8,7 +8,9 @@ max over blocks), steps/s, images/s, the analytic FLOP count of one step (matrix
 only), the achieved GFLOP/s, and the same machine's float32 GEMM rate (a 2048^3 matmul),
 so the fraction of the machine's peak is visible; the peak resident memory of the process.
 If PyTorch is installed, the same model and step (same wiring, same Adam) are timed in the
-same run and the ratio tinygan / PyTorch is printed. PyTorch is never a tinygan dependency.
+same run, block for block in turn with tinygan's, and the ratio tinygan / PyTorch of the
+medians is printed, with the min and max of the ratios of blocks timed back to back.
+PyTorch is never a tinygan dependency.
 """
 import argparse
 import resource
@@ -64,18 +66,23 @@ def gemm_gflops(xp, sync, n=2048, repeats=5):
     return 2 * n ** 3 / min(times) / 1e9
 
 
-def time_blocks(step, blocks, per_block, sync, warmup=3):
-    for _ in range(warmup):
-        step()
-    sync()
-    ms = []
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        for _ in range(per_block):
+def time_blocks(steps, blocks, per_block, warmup=3):
+    """steps: {name: (step function, sync function)}. Times `blocks` blocks of `per_block`
+    steps of each, the names taking turns block by block, so that a slow spell of a noisy
+    machine falls on all of them alike. Returns {name: [ms per step of each block]}."""
+    for step, sync in steps.values():
+        for _ in range(warmup):
             step()
         sync()
-        ms.append((time.perf_counter() - t0) / per_block * 1e3)
-    return statistics.median(ms), min(ms), max(ms)
+    ms = {name: [] for name in steps}
+    for _ in range(blocks):
+        for name, (step, sync) in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(per_block):
+                step()
+            sync()
+            ms[name].append((time.perf_counter() - t0) / per_block * 1e3)
+    return ms
 
 
 def tinygan_step(cfg, N):
@@ -178,16 +185,23 @@ def main():
     print(f"backend {args.backend}; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
     head = f"{'batch':>5} {'ms/step (min-max)':>22} {'steps/s':>8} {'img/s':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'% GEMM':>6}"
     if torch is not None:
-        head += f" {'torch ms (min-max)':>22} {'ratio':>6}"
+        head += f" {'torch ms (min-max)':>22} {'ratio (min-max)':>16}"
     print(head)
     for N in args.batch:
-        med, lo, hi = time_blocks(tinygan_step(cfg, N), args.blocks, args.steps_per_block, sync)
+        steps = {"tinygan": (tinygan_step(cfg, N), sync)}
+        if torch is not None:
+            steps["torch"] = (torch_step(cfg, N, device), torch_sync)
+        ms = time_blocks(steps, args.blocks, args.steps_per_block)
+        t = ms["tinygan"]
+        med = statistics.median(t)
         gflop = step_flops(cfg, N) / 1e9
-        line = (f"{N:5d} {med:9.1f} ({lo:5.1f}-{hi:5.1f}) {1e3 / med:8.2f} {N * 1e3 / med:7.0f} "
+        line = (f"{N:5d} {med:9.1f} ({min(t):5.1f}-{max(t):5.1f}) {1e3 / med:8.2f} {N * 1e3 / med:7.0f} "
                 f"{gflop:6.1f} {gflop / med * 1e3:8.1f} {100 * gflop / med * 1e3 / peak:5.0f}%")
         if torch is not None:
-            tmed, tlo, thi = time_blocks(torch_step(cfg, N, device), args.blocks, args.steps_per_block, torch_sync)
-            line += f" {tmed:9.1f} ({tlo:5.1f}-{thi:5.1f}) {med / tmed:6.2f}"
+            p = ms["torch"]
+            pair = [a / b for a, b in zip(t, p)]  # blocks timed back to back
+            line += (f" {statistics.median(p):9.1f} ({min(p):5.1f}-{max(p):5.1f}) {med / statistics.median(p):6.2f}"
+                     f" ({min(pair):4.2f}-{max(pair):4.2f})")
         print(line, flush=True)
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     return 0
