@@ -52,3 +52,20 @@ def test_rel_error():
     assert rel_error(np.ones(3), np.ones(3)) == 0
     assert rel_error(np.array([1.0]), np.array([-1.0])) == pytest.approx(1.0)
     assert rel_error(np.ones(2), np.ones(2) * (1 + 1e-3)) == pytest.approx(5e-4, rel=1e-2)
+
+
+def test_parallel_for_covers_the_range_once_and_reraises(monkeypatch):
+    monkeypatch.setattr(backend, "_threads", 3)
+    monkeypatch.setattr(backend, "_pool", None)
+    hits = np.zeros(1000, int)
+
+    def mark(i0, i1):
+        hits[i0:i1] += 1
+    backend.parallel_for(mark, 1000)
+    assert np.all(hits == 1)
+
+    def fail(i0, i1):
+        if i0 > 0:
+            raise ValueError("worker failed")
+    with pytest.raises(ValueError, match="worker failed"):
+        backend.parallel_for(fail, 1000)

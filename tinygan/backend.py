@@ -9,7 +9,7 @@ samples, batch order) are drawn on the host from a NumPy Generator and then
 moved to the active backend, so a seed gives the same run on NumPy and CuPy.
 """
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -141,9 +141,14 @@ def parallel_for(fn, n, min_size=1):
         fn(0, n)
         return
     if _pool is None:
-        _pool = ThreadPoolExecutor(_threads, thread_name_prefix="tinygan")
+        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="tinygan")
     bounds = [n * i // parts for i in range(parts + 1)]
-    for f in [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(parts)]:
+    futures = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    try:
+        fn(bounds[0], bounds[1])  # the first part on this thread, which would otherwise only wait
+    finally:
+        wait(futures)
+    for f in futures:
         f.result()  # re-raises a worker's exception here
 
 
