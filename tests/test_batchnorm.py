@@ -91,22 +91,3 @@ def test_large_input_matches_plain_formulas(rng, training):
     scale = gamma / np.sqrt(var + 1e-5)
     expected = scale / m * (m * g - g.sum(0) - xhat * (g * xhat).sum(0)) if training else scale * g
     np.testing.assert_allclose(per_channel(dx), expected, rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 2, 5)])
-def test_groups_equal_separate_calls(rng, shape):
-    x = rng.standard_normal(shape) * 2 + 1
-    C, h = shape[1], shape[0] // 2
-    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
-    y, cache = batchnorm_forward(x, gamma, beta, groups=2)
-    dy = rng.standard_normal(shape)
-    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
-    parts = [batchnorm_forward(x[s], gamma, beta) for s in (slice(0, h), slice(h, None))]
-    np.testing.assert_allclose(y, np.concatenate([p[0] for p in parts]), rtol=1e-12)
-    np.testing.assert_allclose(cache.mean, [p[1].mean for p in parts], rtol=1e-12)
-    grads = [batchnorm_backward(dy[s], p[1]) for s, p in zip((slice(0, h), slice(h, None)), parts)]
-    np.testing.assert_allclose(dx, np.concatenate([g[0] for g in grads]), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(dgamma, grads[0][1] + grads[1][1], rtol=1e-12)
-    np.testing.assert_allclose(dbeta, grads[0][2] + grads[1][2], rtol=1e-12)
-    with pytest.raises(ValueError, match="equal groups"):
-        batchnorm_forward(x[:3], gamma, beta, groups=2)

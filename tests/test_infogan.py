@@ -62,42 +62,6 @@ def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal, la
         check(model.modules()[name], grads, loss, name)
 
 
-def two_pass_d_loss(model, real, latent, cat, cont):
-    """L_D as its definition reads: the real batch and the fake batch each through the trunk
-    on its own (BatchNorm sees one of them at a time), the heads on each."""
-    from tinygan.losses import bce_with_logits
-    from tinygan.infogan import info_loss as info
-    cfg = model.cfg
-    for m in (model.trunk, model.d_head, model.q_head):
-        m.zero_grad()
-    h = model.trunk.forward(real)
-    loss_real, dlogit = bce_with_logits(model.d_head.forward(h), 1.0)
-    model.trunk.backward(model.d_head.backward(dlogit), need_input_grad=False)
-    h = model.trunk.forward(model.generate(latent))
-    loss_fake, dlogit = bce_with_logits(model.d_head.forward(h), 0.0)
-    loss_info, dq, _ = info(model.q_head.forward(h), cat, cont, cfg)
-    model.trunk.backward(model.d_head.backward(dlogit) + model.q_head.backward(dq), need_input_grad=False)
-    return loss_real + loss_fake + loss_info
-
-
-@pytest.mark.parametrize("fixed_std", [True, False])
-def test_one_pass_over_real_and_fake_equals_two(float64_layers, rng, fixed_std):
-    """The trunk's single pass over real + fake (BatchNorm per half) gives the loss, every
-    gradient and the running statistics of one pass per half."""
-    one, two = tiny_model(fixed_std=fixed_std), tiny_model(fixed_std=fixed_std)
-    real = rng.random((5, 1, 8, 8))
-    latent, cat, cont = sample_latent(one.cfg, 5, rng)
-    latent = latent.astype(np.float64)
-    loss = one.d_loss_and_grads(real, latent, cat, cont)["loss_d"]
-    assert loss == pytest.approx(two_pass_d_loss(two, real, latent, cat, cont), rel=1e-12)
-    for name in ("trunk", "d_head", "q_head"):
-        a, b = one.modules()[name], two.modules()[name]
-        for k in a.grads:
-            np.testing.assert_allclose(a.grads[k], b.grads[k], rtol=1e-10, atol=1e-14, err_msg=f"{name}.{k}")
-        for k in a.buffers:
-            np.testing.assert_allclose(a.buffers[k], b.buffers[k], rtol=1e-12, err_msg=f"{name}.{k}")
-
-
 def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""

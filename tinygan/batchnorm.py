@@ -100,24 +100,20 @@ def _affine(out, terms, const):
 class BatchNormCache(NamedTuple):
     xc: object          # (M, C) centred input x - mu, as rows
     gamma: object       # (C,)
-    inv_std: object     # (C,) 1 / sqrt(var + eps); (groups, C) with groups
+    inv_std: object     # (C,) 1 / sqrt(var + eps)
     shape: tuple        # the input's shape
     training: bool      # batch statistics (True) or fixed running statistics (False)
-    mean: object        # (C,) the mean used (batch mean in training); (groups, C) with groups
-    var: object         # (C,) the biased variance used (batch variance in training); likewise
-    groups: int         # batch statistics per group of samples (1: the whole batch)
+    mean: object        # (C,) the mean used (batch mean in training)
+    var: object         # (C,) the biased variance used (batch variance in training)
 
 
-def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=None, groups=1):
+def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=None):
     """y = gamma * (x - mu) / sqrt(var + eps) + beta, per channel.
 
     x (N, C) or (N, C, H, W), gamma (C,), beta (C,)  ->  y, same shape as x.
     Training mode (running_mean and running_var None): mu, var are the batch mean and
     biased batch variance over the m values of each channel; they are returned in the
     cache (`mean`, `var`) so that the caller can update its running estimates.
-    groups > 1 (training mode): the batch is `groups` equal consecutive parts, each
-    normalised with its own statistics, exactly as if each were a call of its own
-    (two batches, real and fake, through one pass); mean and var are then (groups, C).
     Evaluation mode (both given): mu, var are those fixed running statistics.
     Plain form, on rows r (m, C):
         mu = r.mean(0);  xc = r - mu;  var = (xc**2).mean(0);  y = gamma * xc / sqrt(var + eps) + beta
@@ -127,28 +123,19 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
     training = running_mean is None
     if training != (running_var is None):
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
-    if groups < 1 or x.shape[0] % groups:
-        raise ValueError(f"batchnorm_forward: a batch of {x.shape[0]} does not split into {groups} equal groups")
-    groups = groups if training else 1
     r = _rows(x)                                                  # (M, C)
-    m = r.shape[0] // groups                                      # values per channel and group
-    xc, y = xp.empty(r.shape, dtype=r.dtype), xp.empty(r.shape, dtype=r.dtype)
-    means, variances, inv_stds = [], [], []
-    for k in range(groups):                                       # rows of group k: k*m .. (k+1)*m - 1
-        rk, xck = r[k * m:(k + 1) * m], xc[k * m:(k + 1) * m]
-        mean = _column_sums(rk) / m if training else running_mean  # (C,)
-        _affine(xck, [(rk, None)], -mean)                         # (m, C) x - mu
-        var = _column_dots(xck, xck) / m if training else running_var  # (C,) biased
-        inv_std = 1 / xp.sqrt(var + eps)                          # (C,)
-        _affine(y[k * m:(k + 1) * m], [(xck, gamma * inv_std)], beta)  # gamma xhat + beta
-        means.append(mean), variances.append(var), inv_stds.append(inv_std)
-    stack = (lambda v: v[0]) if groups == 1 else xp.stack         # noqa: E731 (C,) or (groups, C)
+    M = r.shape[0]
+    mean = _column_sums(r) / M if training else running_mean      # (C,)
+    xc = _affine(xp.empty(r.shape, dtype=r.dtype), [(r, None)], -mean)  # (M, C) x - mu
+    var = _column_dots(xc, xc) / M if training else running_var   # (C,) biased
+    inv_std = 1 / xp.sqrt(var + eps)                              # (C,)
+    y = _affine(xp.empty_like(xc), [(xc, gamma * inv_std)], beta)  # gamma xhat + beta
     y = _unrows(y, x.shape)
-    return y, BatchNormCache(xc, gamma, stack(inv_stds), x.shape, training, stack(means), stack(variances), groups)
+    return y, BatchNormCache(xc, gamma, inv_std, x.shape, training, mean, var)
 
 
 def batchnorm_backward(dy, cache):
-    """Given dy = dL/dy, same shape as x; per channel (and group), over its m values, with
+    """Given dy = dL/dy, same shape as x; per channel, over its m values, with
     xhat = (x - mu) inv_std:
     dbeta  = sum dy
     dgamma = sum dy * xhat
@@ -157,24 +144,18 @@ def batchnorm_backward(dy, cache):
     evaluation (mu and var are constants):
         dx = gamma * inv_std * dy
     Full derivation: docs/03-batchnorm.md. Computed as dx = a dy + b (x - mu) + c with
-    per-channel a = gamma inv_std, b = -a inv_std dgamma / m, c = -a dbeta / m. With
-    groups, dgamma and dbeta are the sums of the groups' (gamma and beta act on every group).
+    per-channel a = gamma inv_std, b = -a inv_std dgamma / m, c = -a dbeta / m.
     """
     xp = get_array_module(dy)
     g = _rows(dy)                                                 # (M, C)
-    G = cache.groups
-    m = g.shape[0] // G
+    xc, inv_std = cache.xc, cache.inv_std
+    m = g.shape[0]
+    dbeta = _column_sums(g)                                       # (C,)
+    dgamma = _column_dots(g, xc) * inv_std                        # (C,) sum dy * xhat
+    a = cache.gamma * inv_std                                     # (C,)
     dx = xp.empty(g.shape, dtype=g.dtype)
-    dgamma = dbeta = 0
-    for k in range(G):
-        gk, xck, dxk = g[k * m:(k + 1) * m], cache.xc[k * m:(k + 1) * m], dx[k * m:(k + 1) * m]
-        inv_std = cache.inv_std if G == 1 else cache.inv_std[k]  # (C,)
-        dbeta_k = _column_sums(gk)                                # (C,)
-        dgamma_k = _column_dots(gk, xck) * inv_std                # (C,) sum dy * xhat
-        a = cache.gamma * inv_std                                 # (C,)
-        if cache.training:
-            _affine(dxk, [(gk, a), (xck, -a * inv_std * dgamma_k / m)], -a * dbeta_k / m)
-        else:
-            _affine(dxk, [(gk, a)], xp.zeros_like(a))
-        dgamma, dbeta = dgamma + dgamma_k, dbeta + dbeta_k
+    if cache.training:
+        _affine(dx, [(g, a), (xc, -a * inv_std * dgamma / m)], -a * dbeta / m)
+    else:
+        _affine(dx, [(g, a)], xp.zeros_like(a))
     return _unrows(dx, cache.shape), dgamma, dbeta

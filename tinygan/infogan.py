@@ -17,7 +17,7 @@ import numpy as np
 from . import backend
 from .augment import restyle
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape,
-                     Sequential, Sigmoid, Tanh, batch_groups)
+                     Sequential, Sigmoid, Tanh)
 from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
                      softmax_cross_entropy)
 from .optim import Adam
@@ -264,21 +264,14 @@ class InfoGAN:
         cfg = self.cfg
         for m in (self.trunk, self.d_head, self.q_head):
             m.zero_grad()
-        N = real.shape[0]
-        xp = backend.get_array_module(real)
-        # Real and fake go through the trunk as one batch of 2N, BatchNorm normalising each
-        # half with its own statistics (batch_groups): the same as a pass per half, with larger
-        # matrix products and the weight gradients summed by them. G gets no gradient from L_D.
-        fake = self.generate(latent)                                  # (N, C, H, W)
-        with batch_groups(self.trunk, 2):
-            h = self.trunk.forward(xp.concatenate([real, fake.astype(real.dtype, copy=False)]))  # (2N, fc)
-        logit = self.d_head.forward(h)                                # (2N, 1)
-        loss_real, dlogit_real = bce_with_logits(logit[:N], 1.0)      # BCE(D(x), 1)
-        loss_fake, dlogit_fake = bce_with_logits(logit[N:], 0.0)      # BCE(D(G(z, c)), 0)
-        dh = self.d_head.backward(xp.concatenate([dlogit_real, dlogit_fake]))  # (2N, fc)
+        # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
+        h = self.trunk.forward(real)                                  # (N, fc)
+        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
+        dh = self.d_head.backward(dlogit)
         bal = ent = cons = 0.0
+        xp = backend.get_array_module(h)
         if cfg.lambda_bal or cfg.lambda_ent or cfg.lambda_aug:  # Q's categories on real images (docs/06-infogan.md)
-            logits = self.q_head.forward(h[:N])[:, :cfg.n_cat]            # (N, n_cat)
+            logits = self.q_head.forward(h)[:, :cfg.n_cat]                # (N, n_cat)
             if cfg.lambda_aug:  # Q's categories of the originals: the consistency target, held fixed
                 target = xp.exp(log_softmax(logits))
             if cfg.lambda_bal or cfg.lambda_ent:
@@ -289,15 +282,18 @@ class InfoGAN:
                 if cfg.lambda_ent:  # each image clearly in one category
                     ent, dent = entropy_loss(logits)
                     dlogits += cfg.lambda_ent * dent
-                dh[:N] += self.q_head.backward(self._from_cat_logits(dlogits))
-        # info(Q(G(z, c)), c) on the fake half
-        info, dq, parts = info_loss(self.q_head.forward(h[N:]), backend.asarray(cat), backend.asarray(cont), cfg,
-                                     self.lambda_cont_now())
-        dh[N:] += self.q_head.backward(dq)
+                dh = dh + self.q_head.backward(self._from_cat_logits(dlogits))
         self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
         if cfg.lambda_aug:  # the same digit in another hand: the same category
             restyled = backend.asarray(restyle(backend.to_numpy(real), self.rng), dtype=real.dtype)
             cons = self.consistency_loss_and_grads(restyled, target)
+        # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
+        fake = self.generate(latent)                                  # (N, C, H, W)
+        h = self.trunk.forward(fake)
+        loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
+                                     self.lambda_cont_now())
+        self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
         return {"loss_d": (loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent
                            + cfg.lambda_aug * cons),
                 "d_real": loss_real, "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"],

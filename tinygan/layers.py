@@ -8,8 +8,6 @@ need_input_grad=False lets Linear and the convolutions skip dx and return None),
 and train() / eval(). Inputs are NCHW. Parameters live on the backend that is active
 when the layer is built (tinygan.backend.set_backend first), in its default dtype.
 """
-from contextlib import contextmanager
-
 import numpy as np
 
 from . import backend
@@ -194,14 +192,11 @@ class BatchNorm(Module):
     """Batch normalisation over (N, C) or (N, C, H, W); params gamma, beta (C,);
     buffers running_mean, running_var, updated in training mode as PyTorch does:
         running = (1 - momentum) * running + momentum * batch_stat,
-    with the unbiased batch variance (times m / (m - 1)) in running_var.
-    `groups` > 1 (set by batch_groups()) normalises equal consecutive parts of the batch
-    separately, and updates the running statistics once per part, in order."""
+    with the unbiased batch variance (times m / (m - 1)) in running_var."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.groups = 1
         self.params = {"gamma": _full((num_features,), 1.0), "beta": _full((num_features,), 0.0)}
         self.buffers = {"running_mean": _full((num_features,), 0.0), "running_var": _full((num_features,), 1.0)}
         self._init_grads()
@@ -210,21 +205,16 @@ class BatchNorm(Module):
         if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
             raise self._shape_error(f"(N, {self.num_features}) or (N, {self.num_features}, H, W)", x)
         if self.training:
-            G = self.groups
-            if x.shape[0] % G:
-                raise self._shape_error(f"(N, {self.num_features}, ...) with N a multiple of {G} groups", x)
-            m = x.size // self.num_features // G
+            m = x.size // self.num_features
             if m < 2:
                 raise ValueError(f"{self!r}: training mode needs more than one value per channel "
                                  f"to estimate a variance, got input of shape {tuple(x.shape)}")
-            y, cache = batchnorm_forward(x, self.params["gamma"], self.params["beta"], self.eps, groups=G)
+            y, cache = batchnorm_forward(x, self.params["gamma"], self.params["beta"], self.eps)
             mom, rm, rv = self.momentum, self.buffers["running_mean"], self.buffers["running_var"]
-            for k in range(G):
-                mean, var = (cache.mean, cache.var) if G == 1 else (cache.mean[k], cache.var[k])
-                rm *= 1 - mom
-                rm += mom * mean
-                rv *= 1 - mom
-                rv += (mom * m / (m - 1)) * var
+            rm *= 1 - mom
+            rm += mom * cache.mean
+            rv *= 1 - mom
+            rv += (mom * m / (m - 1)) * cache.var
         else:
             y, cache = batchnorm_forward(x, self.params["gamma"], self.params["beta"], self.eps,
                                          self.buffers["running_mean"], self.buffers["running_var"])
@@ -373,24 +363,3 @@ class Sequential(Module):
     def __repr__(self):
         inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
-
-
-@contextmanager
-def batch_groups(module, groups):
-    """Within the block, every BatchNorm inside `module` normalises `groups` equal consecutive
-    parts of its batch separately: one pass over the concatenation of several batches then
-    computes exactly what one pass per batch would, with larger matrix products."""
-    bns = [m for m in _walk(module) if isinstance(m, BatchNorm)]
-    for bn in bns:
-        bn.groups = groups
-    try:
-        yield module
-    finally:
-        for bn in bns:
-            bn.groups = 1
-
-
-def _walk(module):
-    yield module
-    for child in getattr(module, "layers", ()):
-        yield from _walk(child)
