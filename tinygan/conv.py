@@ -142,7 +142,8 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     cols = im2col(xpad, KH, KW, stride, OH, OW)                   # (N, OH, OW, KH, KW, C)
     cols = cols.reshape(N * OH * OW, KH * KW * C)                 # (M, K)
     wmat = _weight_matrix(w)                                      # (K, F)
-    y = cols @ wmat + b                                           # (M, F)
+    y = cols @ wmat                                               # (M, F)
+    y += b
     y = y.reshape(N, OH, OW, F).transpose(0, 3, 1, 2)             # (N, F, OH, OW) view of NHWC
     return y, Conv2dCache(cols, wmat, x.shape, w.shape, stride, padding)
 

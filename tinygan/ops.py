@@ -16,7 +16,9 @@ class LinearCache(NamedTuple):
 
 def linear_forward(x, w, b):
     """y = x @ w + b.   x (N, D), w (D, M), b (M,)  ->  y (N, M)"""
-    return x @ w + b, LinearCache(x=x, w=w)
+    y = x @ w
+    y += b                                        # in place: one array, not two
+    return y, LinearCache(x=x, w=w)
 
 
 def linear_backward(dy, cache, need_dw=True, need_dx=True, dw_out=None):
