@@ -4,7 +4,7 @@ import pytest
 
 from tinygan import backend
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
+from tinygan.ops import (column_sums, leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          relu_backward, relu_forward, reshape_backward, reshape_forward, sigmoid,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
 
@@ -98,3 +98,10 @@ def test_relus_on_large_arrays_in_any_layout(rng, layout_dy):
     y, cache = relu_forward(x)
     np.testing.assert_array_equal(y, np.where(x > 0, x, 0))
     np.testing.assert_array_equal(relu_backward(dy, cache), np.where(x > 0, dy, 0))
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (24, 64), (7, 64), (3, 5000), (4096, 1)])
+def test_column_sums(rng, shape):
+    """Wide rows when the row count allows it (24 x 64: 8 rows of 4 x 64; 4096 x 1: 4 x 1024), plain otherwise."""
+    r = rng.standard_normal(shape)
+    np.testing.assert_allclose(column_sums(r), r.sum(axis=0), rtol=1e-12, atol=1e-12)

@@ -5,11 +5,10 @@ m = N*H*W for (N, C, H, W). Derivation of both modes: docs/03-batchnorm.md.
 """
 from typing import NamedTuple
 
-import math
-
 import numpy as np
 
 from .backend import BLOCK, get_array_module, parallel_for
+from .ops import column_sums, wide_factor
 
 
 def _rows(x):
@@ -36,29 +35,16 @@ def _unrows(r, shape):
 # The math below is per channel over rows r (M, C). With few channels (64 here) NumPy's
 # per-channel reductions and row-broadcast ufuncs run one short inner loop per row, and
 # that loop overhead costs more than the arithmetic. So the passes are written as:
-#   r.sum(axis=0)              -> ones(M) @ r, a matrix-vector product (BLAS, every core)
+#   r.sum(axis=0)              -> ops.column_sums(r): the same additions on wide rows
 #   (a * b).sum(axis=0)        -> einsum("ij,ij->j", a, b), no temporary
 #   a * u + v (u, v per channel) on "wide" rows: r viewed as (M / k, k*C) with u, v tiled
 #                                 k times, so each inner loop is k*C values long, done on
 #                                 cache-sized blocks of rows shared out over CPU threads.
-WIDE = 1024          # target width, in values, of a wide row
-
-
-def _column_sums(r):
-    """r.sum(axis=0) for r (M, C), as ones(M) @ r."""
-    xp = get_array_module(r)
-    return xp.ones(r.shape[0], dtype=r.dtype) @ r
 
 
 def _column_dots(a, b):
     """(a * b).sum(axis=0) for a, b (M, C), without the (M, C) temporary."""
     return get_array_module(a).einsum("ij,ij->j", a, b)
-
-
-def _wide(M, C):
-    """k such that (M, C) rows can be viewed as (M / k, k*C): gcd(M, WIDE // C), which is
-    WIDE // C whenever M is a multiple of it (M = N*H*W here)."""
-    return math.gcd(M, max(1, WIDE // C))
 
 
 def _affine(out, terms, const):
@@ -69,7 +55,7 @@ def _affine(out, terms, const):
     """
     xp = get_array_module(out)
     M, C = out.shape
-    k = _wide(M, C) if xp is np else 1
+    k = wide_factor(M, C) if xp is np else 1
     rows = M // k
     wide = lambda a: a.reshape(rows, k * C)                           # noqa: E731 a view when contiguous
     o = wide(out)
@@ -125,7 +111,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
     r = _rows(x)                                                  # (M, C)
     M = r.shape[0]
-    mean = _column_sums(r) / M if training else running_mean      # (C,)
+    mean = column_sums(r) / M if training else running_mean      # (C,)
     xc = _affine(xp.empty(r.shape, dtype=r.dtype), [(r, None)], -mean)  # (M, C) x - mu
     var = _column_dots(xc, xc) / M if training else running_var   # (C,) biased
     inv_std = 1 / xp.sqrt(var + eps)                              # (C,)
@@ -150,7 +136,7 @@ def batchnorm_backward(dy, cache):
     g = _rows(dy)                                                 # (M, C)
     xc, inv_std = cache.xc, cache.inv_std
     m = g.shape[0]
-    dbeta = _column_sums(g)                                       # (C,)
+    dbeta = column_sums(g)                                       # (C,)
     dgamma = _column_dots(g, xc) * inv_std                        # (C,) sum dy * xhat
     a = cache.gamma * inv_std                                     # (C,)
     dx = xp.empty(g.shape, dtype=g.dtype)

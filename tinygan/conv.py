@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .backend import get_array_module, parallel_for
+from .ops import column_sums
 
 
 def conv_output_size(size, kernel, stride, padding):
@@ -165,7 +166,7 @@ def conv2d_backward(dy, cache, need_dw=True, need_dx=True):
     dw = db = None
     if need_dw:
         dw = _weight_from_matrix(cache.cols.T @ dY, F, C, KH, KW)  # (F, C, KH, KW)
-        db = dY.sum(axis=0)                                       # (F,)
+        db = column_sums(dY)                                      # (F,) dY.sum(axis=0)
     if not need_dx:
         return None, dw, db
     dcols = (dY @ cache.wmat.T).reshape(N, OH, OW, KH, KW, C)      # (N, OH, OW, KH, KW, C)
@@ -228,5 +229,5 @@ def conv_transpose2d_backward(dy, cache, need_dw=True, need_dx=True):
     dw = db = None
     if need_dw:
         dw = _weight_from_matrix(dcols.T @ cache.x_mat, Cin, Cout, KH, KW)   # (Cin, Cout, KH, KW)
-        db = dy.sum(axis=(0, 2, 3))                               # (Cout,)
+        db = column_sums(dy.transpose(0, 2, 3, 1).reshape(-1, Cout))  # (Cout,) dy.sum(axis=(0, 2, 3))
     return dx, dw, db

@@ -3,9 +3,34 @@
 
 Derivations: docs/01-linear-and-activations.md.
 """
+import math
 from typing import NamedTuple
 
 from .backend import blocked, get_array_module
+
+
+# ----------------------------------------------------------------------------- column sums
+WIDE = 1024  # target width, in values, of a "wide" row
+
+
+def wide_factor(M, C):
+    """k such that (M, C) rows can be viewed as (M / k, k*C): gcd(M, WIDE // C), which is
+    WIDE // C whenever M is a multiple of it (M = N*H*W for the conv layers)."""
+    return math.gcd(M, max(1, WIDE // C))
+
+
+def column_sums(r):
+    """r.sum(axis=0) for r (M, C).
+
+    With few columns NumPy's axis-0 sum runs one C-long inner loop per row, and the loop
+    overhead costs more than the additions. Fast form: r viewed as (M / k, k*C) wide rows
+    (k = wide_factor(M, C)), summed down, and the k partial sums of each column added.
+    """
+    M, C = r.shape
+    k = wide_factor(M, C)
+    if k == 1:
+        return r.sum(axis=0)
+    return r.reshape(M // k, k * C).sum(axis=0).reshape(k, C).sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- linear
