@@ -7,6 +7,8 @@ For each batch size: the median ms/step over timed blocks after warm-up (with th
 max over blocks), steps/s, images/s, the analytic FLOP count of one step (matrix products
 only), the achieved GFLOP/s, and the same machine's float32 GEMM rate (a 2048^3 matmul),
 so the fraction of the machine's peak is visible; the peak resident memory of the process.
+Then the step's matrix products alone (every product's shape, times its count per step)
+in NumPy (or CuPy) and in PyTorch: how much of each step is the BLAS library's work.
 If PyTorch is installed, the same model and step (same wiring, same Adam) are timed in the
 same run, block for block in turn with tinygan's, and the ratio tinygan / PyTorch of the
 medians is printed, with the min and max of the ratios of blocks timed back to back.
@@ -17,6 +19,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import Counter
 
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan import backend
@@ -25,10 +28,11 @@ from tinygan.infogan import InfoGAN, InfoGANConfig
 import numpy as np
 
 
-def step_flops(cfg, N):
-    """Multiply-adds x 2 of every matrix product in one InfoGAN.step at batch N.
+def step_products(cfg, N):
+    """Every matrix product of one InfoGAN.step at batch N: {(rows, inner, cols): count}.
 
-    Per layer with M output rows, K inputs, F outputs: forward 2MKF, dx 2MKF, dw 2MKF.
+    A layer with M output rows, K inputs and F outputs multiplies (M, K)(K, F) forward,
+    (M, F)(F, K) for dx and (K, M)(M, F) for dw.
     D update: trunk fwd on real and on fake (dw, and dx except for the first conv),
               D head and Q head fwd/bwd on fake, D head on real, G fwd (no backward).
     G update: G fwd + bwd (dw and dx except for the first layer), trunk fwd + dx only,
@@ -43,14 +47,49 @@ def step_flops(cfg, N):
     trunk = [(N * H2 * H2, C * 16, W), (N * S * S, W * 16, 2 * W), (N, 2 * W * S * S, fc)]
     d_head = [(N, fc, 1)]
     q_head = [(N, fc, 128), (N, 128, cfg.q_dim)]
-    f = lambda layers: sum(2 * m * k * n for m, k, n in layers)  # noqa: E731 one pass
-    first = lambda layers: 2 * layers[0][0] * layers[0][1] * layers[0][2]  # noqa: E731
-    d_update = (f(trunk) * 3 - first(trunk)) * 2      # real and fake: fwd, dw, dx (no dx of the first layer)
-    d_update += f(d_head) * 3 * 2 + f(q_head) * 3     # heads: real (D only) and fake
-    d_update += f(G)                                  # the fake batch
-    g_update = f(G) * 3 - first(G)                    # fwd, dw, dx (no dx of the latent)
-    g_update += f(trunk) * 2 + f(d_head) * 2 + f(q_head) * 2  # fwd and dx only
-    return d_update + g_update
+    products = Counter()
+
+    def passes(layers, times=1, dw=False, dx=False, first_dx=True):
+        for i, (m, k, f) in enumerate(layers):
+            products[(m, k, f)] += times                    # forward
+            if dw:
+                products[(k, m, f)] += times
+            if dx and (i > 0 or first_dx):
+                products[(m, f, k)] += times
+    passes(trunk, 2, dw=True, dx=True, first_dx=False)      # D update: real and fake halves
+    passes(d_head, 2, dw=True, dx=True)
+    passes(q_head, 1, dw=True, dx=True)
+    passes(G)                                               # the fake batch
+    passes(G, dw=True, dx=True, first_dx=False)             # G update
+    passes(trunk, dx=True)
+    passes(d_head, dx=True)
+    passes(q_head, dx=True)
+    return products
+
+
+def step_flops(cfg, N):
+    """Multiply-adds x 2 of every matrix product in one InfoGAN.step at batch N."""
+    return sum(2 * m * k * f * count for (m, k, f), count in step_products(cfg, N).items())
+
+
+def products_ms(products, matmul, asarray, sync, repeats=5):
+    """Milliseconds that the step's matrix products take alone, one after the other:
+    each distinct shape timed (best of `repeats`) on random float32 operands, times its count."""
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for (m, k, f), count in products.items():
+        a = asarray(rng.standard_normal((m, k), dtype=np.float32))
+        b = asarray(rng.standard_normal((k, f), dtype=np.float32))
+        matmul(a, b)
+        sync()
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            matmul(a, b)
+            sync()
+            best = min(best, time.perf_counter() - t0)
+        total += best * count
+    return total * 1e3
 
 
 def gemm_gflops(xp, sync, n=2048, repeats=5):
@@ -187,6 +226,7 @@ def main():
     if torch is not None:
         head += f" {'torch ms (min-max)':>22} {'ratio (min-max)':>16}"
     print(head)
+    medians = {}
     for N in args.batch:
         steps = {"tinygan": (tinygan_step(cfg, N), sync)}
         if torch is not None:
@@ -202,6 +242,18 @@ def main():
             pair = [a / b for a, b in zip(t, p)]  # blocks timed back to back
             line += (f" {statistics.median(p):9.1f} ({min(p):5.1f}-{max(p):5.1f}) {med / statistics.median(p):6.2f}"
                      f" ({min(pair):4.2f}-{max(pair):4.2f})")
+        print(line, flush=True)
+        medians[N] = (med, statistics.median(ms["torch"]) if torch is not None else None)
+    # How much of each step is matrix products: the same products, alone, in each library.
+    print("\nthe step's matrix products alone (every shape and count of one step, best of 5 each):")
+    for N in args.batch:
+        products = step_products(cfg, N)
+        mine = products_ms(products, xp.matmul, lambda a: xp.asarray(a), sync)
+        line = f"{N:5d}  NumPy/CuPy {mine:7.1f} ms ({100 * mine / medians[N][0]:3.0f}% of tinygan's step)"
+        if torch is not None:
+            theirs = products_ms(products, torch.matmul, lambda a: torch.from_numpy(a).to(device), torch_sync)
+            line += (f"   PyTorch {theirs:7.1f} ms ({100 * theirs / medians[N][1]:3.0f}% of its step)"
+                     f"   ratio {mine / theirs:4.2f}")
         print(line, flush=True)
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     return 0
