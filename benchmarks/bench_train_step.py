@@ -72,24 +72,29 @@ def step_flops(cfg, N):
     return sum(2 * m * k * f * count for (m, k, f), count in step_products(cfg, N).items())
 
 
-def products_ms(products, matmul, asarray, sync, repeats=5):
+def products_ms(products, libs, rounds=5):
     """Milliseconds that the step's matrix products take alone, one after the other:
-    each distinct shape timed (best of `repeats`) on random float32 operands, times its count."""
+    each distinct shape's best time over `rounds` rounds (random float32 operands), times
+    its count. libs: {name: (matmul, asarray, sync)}; in each round every library runs all
+    the shapes in turn. (Taking turns call by call would not be fair: PyTorch's OpenMP
+    threads keep spinning for a while after each of its calls, on the cores the next
+    library's call needs.) Returns {name: ms}."""
     rng = np.random.default_rng(0)
-    total = 0.0
-    for (m, k, f), count in products.items():
-        a = asarray(rng.standard_normal((m, k), dtype=np.float32))
-        b = asarray(rng.standard_normal((k, f), dtype=np.float32))
-        matmul(a, b)
-        sync()
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            matmul(a, b)
-            sync()
-            best = min(best, time.perf_counter() - t0)
-        total += best * count
-    return total * 1e3
+    shapes = list(products)
+    host = {sh: (rng.standard_normal(sh[:2], dtype=np.float32), rng.standard_normal(sh[1:], dtype=np.float32))
+            for sh in shapes}
+    best = {name: dict.fromkeys(shapes, float("inf")) for name in libs}
+    for r in range(rounds + 1):                           # round 0 warms up
+        for name, (matmul, asarray, sync) in libs.items():
+            for sh in shapes:
+                a, b = (asarray(v) for v in host[sh])
+                sync()
+                t0 = time.perf_counter()
+                matmul(a, b)
+                sync()
+                if r:
+                    best[name][sh] = min(best[name][sh], time.perf_counter() - t0)
+    return {name: sum(best[name][sh] * products[sh] for sh in shapes) * 1e3 for name in libs}
 
 
 def gemm_gflops(xp, sync, n=2048, repeats=5):
@@ -245,15 +250,16 @@ def main():
         print(line, flush=True)
         medians[N] = (med, statistics.median(ms["torch"]) if torch is not None else None)
     # How much of each step is matrix products: the same products, alone, in each library.
-    print("\nthe step's matrix products alone (every shape and count of one step, best of 5 each):")
+    print("\nthe step's matrix products alone (every shape and count of one step, best of 5 rounds):")
     for N in args.batch:
-        products = step_products(cfg, N)
-        mine = products_ms(products, xp.matmul, lambda a: xp.asarray(a), sync)
-        line = f"{N:5d}  NumPy/CuPy {mine:7.1f} ms ({100 * mine / medians[N][0]:3.0f}% of tinygan's step)"
+        libs = {"tinygan": (xp.matmul, xp.asarray, sync)}
         if torch is not None:
-            theirs = products_ms(products, torch.matmul, lambda a: torch.from_numpy(a).to(device), torch_sync)
-            line += (f"   PyTorch {theirs:7.1f} ms ({100 * theirs / medians[N][1]:3.0f}% of its step)"
-                     f"   ratio {mine / theirs:4.2f}")
+            libs["torch"] = (torch.matmul, lambda a: torch.from_numpy(a).to(device), torch_sync)
+        alone = products_ms(step_products(cfg, N), libs)
+        line = f"{N:5d}  NumPy/CuPy {alone['tinygan']:7.1f} ms ({100 * alone['tinygan'] / medians[N][0]:3.0f}% of tinygan's step)"
+        if torch is not None:
+            line += (f"   PyTorch {alone['torch']:7.1f} ms ({100 * alone['torch'] / medians[N][1]:3.0f}% of its step)"
+                     f"   ratio {alone['tinygan'] / alone['torch']:4.2f}")
         print(line, flush=True)
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     return 0
