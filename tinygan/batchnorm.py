@@ -103,7 +103,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
     Evaluation mode (both given): mu, var are those fixed running statistics.
     Plain form, on rows r (m, C):
         mu = r.mean(0);  xc = r - mu;  var = (xc**2).mean(0);  y = gamma * xc / sqrt(var + eps) + beta
-    (the fast passes are described above _column_sums).
+    (the fast passes: the note above _column_dots).
     """
     xp = get_array_module(x)
     training = running_mean is None
@@ -111,7 +111,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
     r = _rows(x)                                                  # (M, C)
     M = r.shape[0]
-    mean = column_sums(r) / M if training else running_mean      # (C,)
+    mean = column_sums(r) / M if training else running_mean       # (C,)
     xc = _affine(xp.empty(r.shape, dtype=r.dtype), [(r, None)], -mean)  # (M, C) x - mu
     var = _column_dots(xc, xc) / M if training else running_var   # (C,) biased
     inv_std = 1 / xp.sqrt(var + eps)                              # (C,)
@@ -136,7 +136,7 @@ def batchnorm_backward(dy, cache):
     g = _rows(dy)                                                 # (M, C)
     xc, inv_std = cache.xc, cache.inv_std
     m = g.shape[0]
-    dbeta = column_sums(g)                                       # (C,)
+    dbeta = column_sums(g)                                        # (C,)
     dgamma = _column_dots(g, xc) * inv_std                        # (C,) sum dy * xhat
     a = cache.gamma * inv_std                                     # (C,)
     dx = xp.empty(g.shape, dtype=g.dtype)
