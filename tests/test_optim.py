@@ -97,3 +97,19 @@ def test_mismatched_params_and_grads():
         Adam({"w": np.zeros(2)}, {"v": np.zeros(2)})
     with pytest.raises(ValueError, match="shape"):
         SGD({"w": np.zeros(2)}, {"w": np.zeros(3)})
+
+
+def test_adam_on_a_parameter_of_several_blocks(rng):
+    """Above one block the update runs block by block over threads, moments updated in place."""
+    from tinygan import backend
+    n = 3 * backend.BLOCK + 5
+    p0 = rng.standard_normal(n)
+    gs = [rng.standard_normal(n) for _ in range(3)]
+    params, grads = {"w": p0.copy()}, {"w": np.zeros(n)}
+    opt = Adam(params, grads, lr=1e-2, betas=(0.9, 0.99), eps=1e-3)
+    for g in gs:
+        grads["w"][...] = g
+        opt.step()
+    p, m, v = adam_reference(p0, gs, 1e-2, 0.9, 0.99, 1e-3)
+    np.testing.assert_allclose(params["w"], p, rtol=1e-12)
+    np.testing.assert_allclose(opt.state_dict()["g_sum"]["w"] * 0.1, m, rtol=1e-12, atol=1e-15)

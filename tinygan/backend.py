@@ -166,7 +166,9 @@ def blocked(fn, out, *ins):
     """Call fn(out_block, *in_blocks) on matching blocks of `out` and `ins` (same shape);
     fn writes out_block in place: an elementwise op run block by block, so that its several
     passes happen while a block is in cache, the blocks shared out over CPU threads.
-    An input laid out differently from `out` is first copied into out's layout (one pass).
+    An input laid out like `out` is passed as views of itself, so fn may update it in place
+    too (Adam's moments); one laid out differently is first copied into out's layout (one
+    pass), and changes fn makes to that copy are not kept.
     Plain form, and what runs on the GPU or when `out` has gaps: fn(out, *ins).
     """
     flat_out = _flat(out) if _name == "numpy" else None

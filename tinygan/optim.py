@@ -7,9 +7,7 @@ with load_state_dict(), for checkpoints.
 """
 import math
 
-import numpy as np
-
-from .backend import get_array_module, parallel_for, to_numpy
+from .backend import blocked, get_array_module, to_numpy
 
 
 def _check_pair(params, grads):
@@ -106,32 +104,18 @@ class Adam:
             self.g2_sum[k][...] = xp.asarray(sums2[k]) * s2
 
 
-CHUNK = 1 << 16  # elements per block on the CPU: float32 blocks of 256 KiB, which stay in cache
-
-
 def _adam_update(p, g, g_sum, g2_sum, b1, b2, lr_t, eps_t):
     """The Adam update of one flat parameter p (and its sums) in place:
         g_sum = b1 g_sum + g;  g2_sum = b2 g2_sum + g^2;  p = p - lr_t * g_sum / (sqrt(g2_sum) + eps_t)
-    Written as in-place ufuncs on cache-sized blocks with one scratch buffer: the plain
-    form above makes several full-size temporaries and passes over memory; this reads
-    p, g, g_sum, g2_sum once and writes p, g_sum, g2_sum once, and the blocks are shared
-    out over CPU threads. On a GPU the whole array is one block.
+    Written as ten in-place ufunc passes per cache-sized block with one scratch block
+    (backend.blocked, which shares the blocks out over CPU threads): the plain form above
+    makes several full-size temporaries and passes over memory; this reads p, g, g_sum,
+    g2_sum once and writes p, g_sum, g2_sum once. On a GPU the whole array is one block.
     """
     xp = get_array_module(p)
-    n = p.size
-    chunk = n if xp is not np else CHUNK
-    n_chunks = -(-n // chunk)
-    parallel_for(lambda c0, c1: _adam_chunks(xp, p, g, g_sum, g2_sum, c0, c1, chunk, b1, b2, lr_t, eps_t),
-                 n_chunks)
 
-
-def _adam_chunks(xp, p, g, g_sum, g2_sum, c0, c1, chunk, b1, b2, lr_t, eps_t):
-    """_adam_update on blocks c0..c1-1 (one CPU thread's share): ten ufunc passes per block."""
-    n = p.size
-    t = xp.empty(min(chunk, n), dtype=p.dtype)  # this thread's scratch block
-    for s in range(c0 * chunk, min(c1 * chunk, n), chunk):
-        e = min(s + chunk, n)
-        pc, gc, mc, vc, tc = p[s:e], g[s:e], g_sum[s:e], g2_sum[s:e], t[:e - s]
+    def fn(pc, gc, mc, vc):                        # one block of each; all four share a layout
+        tc = xp.empty_like(gc)                     # scratch
         mc *= b1
         mc += gc                                   # g_sum = b1 g_sum + g
         xp.multiply(gc, gc, out=tc)
@@ -142,3 +126,4 @@ def _adam_chunks(xp, p, g, g_sum, g2_sum, c0, c1, chunk, b1, b2, lr_t, eps_t):
         xp.divide(mc, tc, out=tc)
         tc *= lr_t
         pc -= tc                                   # p -= lr_t g_sum / (sqrt(g2_sum) + eps_t)
+    blocked(fn, p, g, g_sum, g2_sum)
