@@ -1,5 +1,6 @@
-"""CuPy parity: every op in float32 on the GPU against float64 NumPy on the CPU.
-Skipped cleanly where CuPy or a GPU is missing."""
+"""CuPy parity: every op in float32 on the device against float64 NumPy on the CPU.
+Each test runs on the strict CuPy stand-in (tests/fake_cupy.py) everywhere, and on real
+CuPy where a CUDA GPU is (skipped cleanly elsewhere)."""
 import numpy as np
 import pytest
 
@@ -9,9 +10,6 @@ from tinygan.conv import conv2d_backward, conv2d_forward, conv_transpose2d_backw
 from tinygan.losses import bce_with_logits, gaussian_nll, softmax_cross_entropy
 from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
-
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not backend.cupy_available(), reason="needs CuPy and a CUDA GPU")]
 
 RTOL = 1e-4
 
@@ -23,9 +21,8 @@ def close(gpu, cpu):
     assert np.abs(gpu - cpu).max() <= RTOL * scale, np.abs(gpu - cpu).max() / scale
 
 
-def both(fwd, bwd, rng, *inputs, out_grad=True):
+def both(cp, fwd, bwd, rng, *inputs):
     """Run fwd/bwd in float64 NumPy and float32 CuPy with the same inputs; compare all outputs."""
-    cp = backend._import_cupy()
     y64, c64 = fwd(*inputs)
     dy = rng.standard_normal(y64.shape)
     g64 = bwd(dy, c64)
@@ -38,38 +35,38 @@ def both(fwd, bwd, rng, *inputs, out_grad=True):
         close(a, b)
 
 
-def test_linear(rng):
-    both(linear_forward, linear_backward, rng, rng.standard_normal((64, 300)),
+def test_linear(cupy_backend, rng):
+    both(cupy_backend, linear_forward, linear_backward, rng, rng.standard_normal((64, 300)),
          rng.standard_normal((300, 50)), rng.standard_normal(50))
 
 
 @pytest.mark.parametrize("C,F,H,K,s,p", [(1, 64, 28, 4, 2, 1), (64, 128, 14, 4, 2, 1), (3, 5, 9, 3, 1, 1)])
-def test_conv2d(rng, C, F, H, K, s, p):
-    both(lambda x, w, b: conv2d_forward(x, w, b, s, p), conv2d_backward, rng,
+def test_conv2d(cupy_backend, rng, C, F, H, K, s, p):
+    both(cupy_backend, lambda x, w, b: conv2d_forward(x, w, b, s, p), conv2d_backward, rng,
          rng.standard_normal((8, C, H, H)), rng.standard_normal((F, C, K, K)) * 0.1, rng.standard_normal(F))
 
 
 @pytest.mark.parametrize("C,F,H,K,s,p", [(128, 64, 7, 4, 2, 1), (64, 1, 14, 4, 2, 1), (3, 5, 5, 3, 1, 0)])
-def test_conv_transpose2d(rng, C, F, H, K, s, p):
-    both(lambda x, w, b: conv_transpose2d_forward(x, w, b, s, p), conv_transpose2d_backward, rng,
+def test_conv_transpose2d(cupy_backend, rng, C, F, H, K, s, p):
+    both(cupy_backend, lambda x, w, b: conv_transpose2d_forward(x, w, b, s, p), conv_transpose2d_backward, rng,
          rng.standard_normal((8, C, H, H)), rng.standard_normal((C, F, K, K)) * 0.1, rng.standard_normal(F))
 
 
 @pytest.mark.parametrize("shape", [(64, 1024), (16, 128, 7, 7)])
-def test_batchnorm(rng, shape):
+def test_batchnorm(cupy_backend, rng, shape):
     C = shape[1]
-    both(batchnorm_forward, batchnorm_backward, rng, rng.standard_normal(shape) * 2 + 1,
+    both(cupy_backend, batchnorm_forward, batchnorm_backward, rng, rng.standard_normal(shape) * 2 + 1,
          rng.random(C) + 0.5, rng.standard_normal(C))
 
 
 @pytest.mark.parametrize("fwd,bwd", [(lambda x: leaky_relu_forward(x, 0.2), leaky_relu_backward),
                                      (tanh_forward, tanh_backward), (sigmoid_forward, sigmoid_backward)])
-def test_activations(rng, fwd, bwd):
-    both(fwd, bwd, rng, rng.standard_normal((16, 3, 5, 5)))
+def test_activations(cupy_backend, rng, fwd, bwd):
+    both(cupy_backend, fwd, bwd, rng, rng.standard_normal((16, 3, 5, 5)))
 
 
-def test_losses(rng):
-    cp = backend._import_cupy()
+def test_losses(cupy_backend, rng):
+    cp = cupy_backend
     z, t = rng.standard_normal((64, 1)) * 3, rng.random((64, 1))
     l64, d64 = bce_with_logits(z, t)
     l32, d32 = bce_with_logits(cp.asarray(z, np.float32), cp.asarray(t, np.float32))
@@ -88,7 +85,7 @@ def test_losses(rng):
         close(a, b)
 
 
-def test_training_step_matches_numpy(rng):
+def test_training_step_matches_numpy(cupy_backend, rng):
     """One whole InfoGAN step with every real-image term on (the MNIST default's consistency
     term and its host-side restyling among them): the same losses on CuPy as on NumPy,
     float32 both, from the same initial weights, latents and restyled images."""
@@ -97,12 +94,10 @@ def test_training_step_matches_numpy(rng):
     real = rng.random((8, 1, 8, 8)).astype(np.float32)
     on_cpu = InfoGAN(InfoGANConfig(**cfg), seed=0).step(real)
     backend.set_backend("cupy")
-    try:
-        model = InfoGAN(InfoGANConfig(**cfg), seed=0)
-        on_gpu = model.step(backend.asarray(real))
-        assert model.is_finite()
-    finally:
-        backend.set_backend("numpy")
+    model = InfoGAN(InfoGANConfig(**cfg), seed=0)
+    on_gpu = model.step(backend.asarray(real))
+    assert model.is_finite()
+    backend.set_backend("numpy")
     assert set(on_gpu) == set(on_cpu)
     for k, v in on_cpu.items():
         assert abs(float(on_gpu[k]) - v) <= 1e-3 * max(1.0, abs(v)), (k, float(on_gpu[k]), v)

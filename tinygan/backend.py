@@ -46,7 +46,38 @@ def _import_cupy():
     if n == 0:
         raise BackendError("backend 'cupy' was requested but no GPU is visible "
                            "(CUDA_VISIBLE_DEVICES?). Run with --backend numpy.")
+    if _checked is not cupy:
+        _check_cupy_works(cupy)
     return cupy
+
+
+_checked = None  # the CuPy module that passed _check_cupy_works
+
+
+def _check_cupy_works(cupy):
+    """Run a matrix product (cuBLAS), an elementwise kernel (compiled at run time with
+    NVRTC) and a synchronisation, so that a CuPy without its CUDA libraries fails here with
+    one clear message instead of at the first layer, deep inside a training step."""
+    global _checked
+    what = "allocating device memory"
+    try:
+        a = cupy.ones((4, 4), dtype=np.float32)
+        what = "a matrix product (cuBLAS)"
+        b = a @ a
+        what = "an elementwise kernel (NVRTC, CuPy's run-time compiler)"
+        c = cupy.exp(b) * 2 + 1
+        what = "copying a result to the host"
+        ok = float(c.sum()) > 0
+    except Exception as e:  # CuPy raises several types here (ImportError, RuntimeError, CUDA errors)
+        raise BackendError(
+            f"backend 'cupy' was requested; CuPy {getattr(cupy, '__version__', '?')} imports and sees a GPU, "
+            f"but {what} failed: {type(e).__name__}: {e}. The CUDA libraries CuPy needs are missing or do "
+            "not match the driver: install CuPy's CUDA wheels (pip install 'cupy-cuda12x[ctk]', or "
+            "'cupy-cuda13x[ctk]' for CUDA 13) or a CUDA toolkit, or run with --backend numpy.") from None
+    if not ok:
+        raise BackendError("backend 'cupy' was requested, but a test computation on the GPU gave a wrong result; "
+                           "run with --backend numpy.")
+    _checked = cupy
 
 
 def set_backend(name):

@@ -111,6 +111,13 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, running_mean=None, running_var=N
         raise ValueError("batchnorm_forward: give both running_mean and running_var (evaluation) or neither (training)")
     r = _rows(x)                                                  # (M, C)
     M = r.shape[0]
+    if xp is not np:  # the plain form: whole-array passes are what a GPU does best
+        mean = r.mean(axis=0) if training else running_mean       # (C,)
+        xc = r - mean                                             # (M, C)
+        var = (xc * xc).mean(axis=0) if training else running_var  # (C,) biased
+        inv_std = 1 / xp.sqrt(var + eps)                          # (C,)
+        y = _unrows(xc * (gamma * inv_std) + beta, x.shape)
+        return y, BatchNormCache(xc, gamma, inv_std, x.shape, training, mean, var)
     mean = column_sums(r) / M if training else running_mean       # (C,)
     xc = _affine(xp.empty(r.shape, dtype=r.dtype), [(r, None)], -mean)  # (M, C) x - mu
     var = _column_dots(xc, xc) / M if training else running_var   # (C,) biased
@@ -137,8 +144,14 @@ def batchnorm_backward(dy, cache):
     xc, inv_std = cache.xc, cache.inv_std
     m = g.shape[0]
     dbeta = column_sums(g)                                        # (C,)
-    dgamma = _column_dots(g, xc) * inv_std                        # (C,) sum dy * xhat
+    dgamma = (_column_dots(g, xc) if xp is np else (g * xc).sum(axis=0)) * inv_std  # (C,) sum dy * xhat
     a = cache.gamma * inv_std                                     # (C,)
+    if xp is not np:  # the plain form
+        dx = g * a
+        if cache.training:
+            dx += xc * (-a * inv_std * dgamma / m)
+            dx += -a * dbeta / m
+        return _unrows(dx, cache.shape), dgamma, dbeta
     dx = xp.empty(g.shape, dtype=g.dtype)
     if cache.training:
         _affine(dx, [(g, a), (xc, -a * inv_std * dgamma / m)], -a * dbeta / m)

@@ -34,6 +34,10 @@ def _pad(x, p):
         return x
     xp = get_array_module(x)
     N, H, W, C = x.shape
+    if xp is not np:                                              # a GPU clears memory in one kernel
+        out = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
+        out[:, p:p + H, p:p + W, :] = x
+        return out
     out = xp.empty((N, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
     out[:, :p] = 0                                                # the border only: the
     out[:, p + H:] = 0                                            # inside is written once, below
@@ -79,14 +83,15 @@ def col2im(cols, Hp, Wp, stride):
     gh = ceil(KH / stride), never overlap, so the outputs split into gh * gw classes
     (oh mod gh, ow mod gw) whose windows are disjoint; each class is one slice-add of its
     (KH, KW, C) windows into a strided view of xpad, with KW*C-long inner loops. When C is
-    small (< 16) the plain form is the faster one and is used. Samples are independent,
-    so the batch is split over CPU threads.
+    small (< 16) the plain form is the faster one on a CPU and is used. Samples are
+    independent, so the batch is split over CPU threads. On a GPU, where every slice-add is
+    one kernel launch, the window classes always run: gh * gw launches instead of KH * KW.
     """
     xp = get_array_module(cols)
     N, OH, OW, KH, KW, C = cols.shape
     xpad = xp.zeros((N, Hp, Wp, C), dtype=cols.dtype)
     s = stride
-    if C < 16 or xp is not np:
+    if C < 16 and xp is np:
         hi, wi = s * (OH - 1) + 1, s * (OW - 1) + 1
 
         def scatter(n0, n1):                                      # samples n0..n1-1, one thread
@@ -102,7 +107,7 @@ def col2im(cols, Hp, Wp, stride):
                 for aw in range(min(gw, OW)):
                     src = cols[n0:n1, ah::gh, aw::gw]             # (n, A, B, KH, KW, C)
                     # dst[n, a, b, i, j, c] = xpad[n, s*(ah + gh*a) + i, s*(aw + gw*b) + j, c]
-                    dst = np.lib.stride_tricks.as_strided(
+                    dst = xp.lib.stride_tricks.as_strided(
                         xpad[n0:n1, s * ah:, s * aw:], shape=src.shape,
                         strides=(sn, s * gh * sh, s * gw * sw, sh, sw, sc))
                     dst += src

@@ -16,8 +16,8 @@ import numpy as np
 
 from . import backend
 from .augment import restyle
-from .layers import (BatchNorm, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, ReLU, Reshape,
-                     Sequential, Sigmoid, Tanh)
+from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
+                     Reshape, Sequential, Sigmoid, Tanh)
 from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
                      softmax_cross_entropy)
 from .optim import Adam
@@ -222,12 +222,16 @@ class InfoGAN:
         self.trunk = build_trunk(cfg)
         self.d_head = build_d_head(cfg)
         self.q_head = build_q_head(cfg)
+        # each optimiser's parameters and gradients as views of one buffer: Adam and
+        # zero_grad() make a few whole-buffer passes (kernel launches) instead of a few per array
+        self.d_flat = FlatParams(self.trunk, self.d_head, self.q_head)
+        self.g_flat = FlatParams(self.G)
         self.d_params = {**_prefixed("trunk", self.trunk.params), **_prefixed("d_head", self.d_head.params),
                          **_prefixed("q_head", self.q_head.params)}
         self.d_grads = {**_prefixed("trunk", self.trunk.grads), **_prefixed("d_head", self.d_head.grads),
                         **_prefixed("q_head", self.q_head.grads)}
-        self.opt_d = Adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999))
-        self.opt_g = Adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999))
+        self.opt_d = Adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999), flat=self.d_flat)
+        self.opt_g = Adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999), flat=self.g_flat)
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
 
     def modules(self):
@@ -262,8 +266,7 @@ class InfoGAN:
         """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
         grads of the trunk and both heads (zeroed first). Returns the loss terms."""
         cfg = self.cfg
-        for m in (self.trunk, self.d_head, self.q_head):
-            m.zero_grad()
+        self.d_flat.zero_grad()
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
@@ -323,7 +326,7 @@ class InfoGAN:
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
         The trunk and heads pass the gradient through without accumulating their own."""
         cfg = self.cfg
-        self.G.zero_grad()
+        self.g_flat.zero_grad()
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
