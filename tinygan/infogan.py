@@ -184,7 +184,7 @@ def balance_loss(logits):
     s = xp.exp(log_softmax(logits))                                     # (N, K)
     pbar = s.mean(axis=0)                                               # (K,)
     log_pbar = xp.log(xp.maximum(pbar, 1e-30))
-    loss = math.log(K) + float((pbar * log_pbar).sum())
+    loss = math.log(K) + (pbar * log_pbar).sum()
     dlogits = s * (log_pbar - (s * log_pbar).sum(axis=1, keepdims=True)) / N
     return loss, dlogits
 
@@ -201,7 +201,7 @@ def entropy_loss(logits):
     log_s = log_softmax(logits)                                         # (N, K)
     s = backend.get_array_module(logits).exp(log_s)
     H = -(s * log_s).sum(axis=1, keepdims=True)                         # (N, 1)
-    return float(H.mean()), -s * (log_s + H) / N
+    return H.mean(), -s * (log_s + H) / N
 
 
 # ----------------------------------------------------------------------------- the model
@@ -288,7 +288,7 @@ class InfoGAN:
                 dh = dh + self.q_head.backward(self._from_cat_logits(dlogits))
         self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
         if cfg.lambda_aug:  # the same digit in another hand: the same category
-            restyled = backend.asarray(restyle(backend.to_numpy(real), self.rng), dtype=real.dtype)
+            restyled = restyle(real, self.rng)                        # on real's device
             cons = self.consistency_loss_and_grads(restyled, target)
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
@@ -351,10 +351,11 @@ class InfoGAN:
         return out
 
     def step(self, real):
-        """One training iteration: a D/Q update on real + fake, then a G update."""
+        """One training iteration: a D/Q update on real + fake, then a G update.
+        Returns the losses as Python floats, fetched from the device in one copy."""
         out = self.d_step(real)
         out.update(self.g_step(real.shape[0]))
-        return out
+        return losses_to_host(out)
 
     def classify(self, images, batch_size=500):
         """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
@@ -417,6 +418,18 @@ class InfoGAN:
         except KeyError as e:
             raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
         self.rng.bit_generator.state = meta["rng"]
+
+
+def losses_to_host(losses):
+    """{name: scalar on the device, or a Python number} -> {name: float}, with a single
+    device-to-host copy (each float() of a GPU scalar would wait for the GPU on its own)."""
+    on_device = [k for k, v in losses.items() if not isinstance(v, (int, float))]
+    out = {k: float(v) for k, v in losses.items() if k not in on_device}
+    if on_device:
+        xp = backend.get_array_module(losses[on_device[0]])
+        values = backend.to_numpy(xp.stack([xp.asarray(losses[k], dtype=np.float64) for k in on_device]))
+        out.update((k, float(v)) for k, v in zip(on_device, values))
+    return {k: out[k] for k in losses}
 
 
 def _prefixed(prefix, d):

@@ -1,4 +1,6 @@
-"""Losses. Each returns (loss, grad): a Python float, the mean over the batch, and the
+"""Losses. Each returns (loss, grad): the loss, a mean over the batch, as a scalar on the
+inputs' device (a 0-d array, or a NumPy scalar: float(loss) gives the number, and on a GPU
+fetching it waits for the device, so a training step fetches all its losses once), and the
 gradient of that loss with respect to its (first) input(s), same shapes.
 
 Derivations: docs/04-losses.md.
@@ -25,7 +27,7 @@ def bce_with_logits(logits, targets):
     count = z.size
     loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).sum() / count
     dz = (sigmoid(z) - t) / count
-    return float(loss), dz
+    return loss, dz
 
 
 def log_softmax(logits):
@@ -57,7 +59,7 @@ def softmax_cross_entropy(logits, labels):
         t = labels.astype(logits.dtype)
     loss = -(t * logp).sum() / N
     dz = (xp.exp(logp) - t) / N
-    return float(loss), dz
+    return loss, dz
 
 
 def gaussian_nll(x, mean, log_std):
@@ -77,7 +79,7 @@ def gaussian_nll(x, mean, log_std):
     u = (x - mean) * inv_sigma
     loss = (log_std + _HALF_LOG_2PI + 0.5 * u * u).sum() / N
     dx = u * inv_sigma / N
-    return float(loss), dx, -dx, (1 - u * u) / N
+    return loss, dx, -dx, (1 - u * u) / N
 
 
 def gaussian_nll_fixed_std(x, mean, std=1.0):
@@ -91,4 +93,4 @@ def gaussian_nll_fixed_std(x, mean, std=1.0):
     diff = x - mean
     loss = 0.5 * (diff * diff).sum() / (std * std * N) + D * (math.log(std) + _HALF_LOG_2PI)
     dx = diff / (std * std * N)
-    return float(loss), dx, -dx
+    return loss, dx, -dx
