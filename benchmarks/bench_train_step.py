@@ -15,6 +15,7 @@ medians is printed, with the min and max of the ratios of blocks timed back to b
 PyTorch is never a tinygan dependency.
 """
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -205,7 +206,12 @@ def main():
     ap.add_argument("--steps-per-block", type=int, default=4, help="training steps per timed block")
     ap.add_argument("--backend", choices=["numpy", "cupy"], default="numpy", help="tinygan's array backend")
     ap.add_argument("--no-torch", action="store_true", help="do not time PyTorch even if it is installed")
+    ap.add_argument("--tf32", action="store_true",
+                    help="on a GPU, let both libraries use TF32 tensor cores for float32 products and "
+                         "convolutions (default: off in both, exact float32)")
     args = ap.parse_args()
+    if args.backend == "cupy":
+        os.environ["CUPY_TF32"] = "1" if args.tf32 else "0"   # read when CuPy first multiplies
     if min(args.batch) < 2 or args.blocks < 1 or args.steps_per_block < 1:
         ap.error("--batch must be >= 2, --blocks and --steps-per-block >= 1")
     try:
@@ -223,7 +229,12 @@ def main():
     device = "cuda" if args.backend == "cupy" else "cpu"
     if torch is not None:
         torch_sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        if device == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = args.tf32
+            torch.backends.cudnn.allow_tf32 = args.tf32
         print(f"PyTorch {torch.__version__} on {device}, {torch.get_num_threads()} CPU threads")
+    if args.backend == "cupy":
+        print(f"CuPy {xp.__version__}; TF32 {'on' if args.tf32 else 'off'} in both libraries")
     cfg = InfoGANConfig()
     peak = gemm_gflops(xp, sync)
     print(f"backend {args.backend}; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
@@ -262,6 +273,10 @@ def main():
                      f"   ratio {alone['tinygan'] / alone['torch']:4.2f}")
         print(line, flush=True)
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
+    if args.backend == "cupy":
+        print(f"GPU memory held by CuPy's pool (tinygan, high-water): {xp.get_default_memory_pool().total_bytes() / 2**20:.0f} MiB")
+        if torch is not None:
+            print(f"GPU memory, PyTorch's peak allocated: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     return 0
 
 

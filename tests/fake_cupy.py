@@ -92,12 +92,12 @@ def _flat_inputs(args, kwargs):
 def _call(fn, *args, **kwargs):
     args, kwargs = _unwrap(args), {k: _unwrap(v) for k, v in kwargs.items()}
     r = fn(*args, **kwargs)
+    if isinstance(r, np.generic):       # CuPy returns 0-d device arrays, never host scalars
+        r = np.asarray(r)
     if kwargs.get("out") is not None:
         _op()
     else:
         _writes(r, _flat_inputs(args, kwargs))
-    if isinstance(r, np.generic):       # CuPy returns 0-d device arrays, never host scalars
-        r = np.asarray(r)
     return _wrap(r)
 
 
