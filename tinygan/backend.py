@@ -32,8 +32,8 @@ def _import_cupy():
         raise BackendError(
             "backend 'cupy' was requested but CuPy is not installed "
             f"({e}). Install the wheel that matches your CUDA driver: "
-            "pip install -e '.[gpu]' (CUDA 12, cupy-cuda12x) or "
-            "pip install cupy-cuda13x (CUDA 13); `nvidia-smi` shows the driver's CUDA version. "
+            "pip install -e '.[cuda12]' (cupy-cuda12x) or pip install -e '.[cuda13]' (cupy-cuda13x); "
+            "`nvidia-smi` shows the driver's CUDA version. "
             "Or run with --backend numpy."
         ) from None
     try:
