@@ -113,3 +113,55 @@ def test_adam_on_a_parameter_of_several_blocks(rng):
     p, m, v = adam_reference(p0, gs, 1e-2, 0.9, 0.99, 1e-3)
     np.testing.assert_allclose(params["w"], p, rtol=1e-12)
     np.testing.assert_allclose(opt.state_dict()["g_sum"]["w"] * 0.1, m, rtol=1e-12, atol=1e-15)
+
+
+def test_adam_updates_a_fortran_ordered_parameter_in_place(rng):
+    """A parameter that is not C-contiguous (here Fortran order) is updated where it lives,
+    exactly as a C-ordered copy of it is."""
+    p0 = rng.standard_normal((4, 6))
+    gs = [rng.standard_normal((4, 6)) for _ in range(3)]
+    pf = np.asfortranarray(p0.copy())
+    params, grads = {"w": pf}, {"w": np.zeros((4, 6))}
+    opt = Adam(params, grads, lr=1e-2)
+    for g in gs:
+        grads["w"][...] = g
+        opt.step()
+    assert params["w"] is pf and not pf.flags.c_contiguous
+    np.testing.assert_allclose(pf, adam_reference(p0, gs, 1e-2, 0.5, 0.999, 1e-8)[0], rtol=1e-12)
+
+
+def test_adam_over_flat_params_equals_adam_per_parameter(rng):
+    """layers.FlatParams: the same Adam steps on the flat buffers as parameter by parameter,
+    the layers' params and grads are views of those buffers, and the state saves per key."""
+    from tinygan import backend
+    from tinygan.layers import BatchNorm, FlatParams, Linear, Sequential
+    old = backend.default_dtype()
+    backend.set_default_dtype(np.float64)
+    try:
+        backend.seed(0)
+        a = Sequential(Linear(3, 5), BatchNorm(5), Linear(5, 2))
+        backend.seed(0)
+        b = Sequential(Linear(3, 5), BatchNorm(5), Linear(5, 2))
+    finally:
+        backend.set_default_dtype(old)
+    flat = FlatParams(b)
+    assert flat.params.size == sum(v.size for v in a.params.values())
+    assert all(np.shares_memory(v, flat.params) for v in b.params.values())
+    assert all(np.shares_memory(v, flat.grads) for v in b.grads.values())
+    opt_a = Adam(a.params, a.grads, lr=1e-2)
+    opt_b = Adam(b.params, b.grads, lr=1e-2, flat=flat)
+    x = rng.standard_normal((8, 3))
+    for _ in range(3):
+        for net, zero in ((a, a.zero_grad), (b, flat.zero_grad)):
+            zero()
+            y = net.forward(x)
+            net.backward(y - 1.0)
+        opt_a.step()
+        opt_b.step()
+    for k in a.params:
+        np.testing.assert_allclose(b.params[k], a.params[k], rtol=1e-12, atol=1e-15)
+    sa, sb = opt_a.state_dict(), opt_b.state_dict()
+    for k in a.params:
+        np.testing.assert_allclose(sb["g_sum"][k], sa["g_sum"][k], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="flat must hold exactly"):
+        Adam(a.params, a.grads, flat=flat)
