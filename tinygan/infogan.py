@@ -1,6 +1,6 @@
 """InfoGAN: the generator G, the shared D/Q trunk, the D and Q heads, the latent codes,
 the losses with their gradients, and one training step. Derivations and the exact
-wiring (which loss updates which parameters): docs/05-infogan.md.
+wiring (which loss updates which parameters): docs/06-infogan.md.
 
 Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32):
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
@@ -208,7 +208,7 @@ def entropy_loss(logits):
 class InfoGAN:
     """G, the D/Q trunk and the two heads, their optimisers, and the training step.
 
-    The wiring (docs/05-infogan.md): D, the trunk and Q are updated by Adam(lr_d) on
+    The wiring (docs/06-infogan.md): D, the trunk and Q are updated by Adam(lr_d) on
         L_D = BCE(D(x), 1) + BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c),
     then G is updated by Adam(lr_g) on a fresh latent batch with
         L_G = BCE(D(G(z, c)), 1) + info(Q(G(z, c)), c),
