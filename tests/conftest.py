@@ -47,7 +47,5 @@ def cupy_backend(request, monkeypatch):
             pytest.skip("needs CuPy and a CUDA GPU")
         import importlib
         module = importlib.import_module("cupy")
-    backend._checked = None
     yield module
     backend.set_backend("numpy")
-    backend._checked = None

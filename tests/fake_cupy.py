@@ -329,8 +329,11 @@ __version__ = "0.0-fake"
 
 
 def install(monkeypatch):
-    """Make `import cupy` give this module for the rest of the test."""
+    """Make `import cupy` give this module for the rest of the test (and have tinygan check
+    it afresh when chosen, as it checks a newly imported CuPy)."""
+    from tinygan import backend
     monkeypatch.setitem(sys.modules, "cupy", _module)
+    monkeypatch.setattr(backend, "_checked", None)
+    monkeypatch.setitem(BROKEN, "matmul", False)
     reset_counts()
-    BROKEN["matmul"] = False
     return _module

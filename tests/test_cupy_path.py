@@ -66,7 +66,6 @@ MAX_OPS_PER_STEP = 1200
 
 def test_one_training_step_budget(monkeypatch):
     fake_cupy.install(monkeypatch)
-    backend._checked = None
     backend.set_backend("cupy")
     try:
         model = InfoGAN(InfoGANConfig(lambda_cont=0.1, lambda_aug=1.0), seed=0)
@@ -77,7 +76,6 @@ def test_one_training_step_budget(monkeypatch):
         counts = dict(fake_cupy.COUNTS)
     finally:
         backend.set_backend("numpy")
-        backend._checked = None
     assert all(isinstance(v, float) for v in losses.values())
     assert counts["syncs"] <= 1, counts                   # the losses, gathered into one copy
     assert counts["d2h_bytes"] < 200, counts              # only those few numbers come back
@@ -88,26 +86,16 @@ def test_one_training_step_budget(monkeypatch):
 def test_a_cupy_that_cannot_compute_is_one_clear_error(monkeypatch):
     fake_cupy.install(monkeypatch)
     fake_cupy.BROKEN["matmul"] = True
-    backend._checked = None
-    try:
-        with pytest.raises(backend.BackendError, match=r"matrix product \(cuBLAS\) failed.*libcublas"):
-            backend.set_backend("cupy")
-        assert backend.get_backend() == "numpy"          # nothing half-switched
-    finally:
-        fake_cupy.BROKEN["matmul"] = False
-        backend._checked = None
+    with pytest.raises(backend.BackendError, match=r"matrix product \(cuBLAS\) failed.*libcublas"):
+        backend.set_backend("cupy")
+    assert backend.get_backend() == "numpy"              # nothing half-switched
 
 
 def test_script_reports_a_broken_cupy_without_a_traceback(monkeypatch, capsys, tmp_path):
     fake_cupy.install(monkeypatch)
     fake_cupy.BROKEN["matmul"] = True
-    backend._checked = None
-    try:
-        with pytest.raises(SystemExit):
-            run("train_mnist.py", ["--backend", "cupy", "--out", tmp_path / "o"], monkeypatch)
-    finally:
-        fake_cupy.BROKEN["matmul"] = False
-        backend._checked = None
+    with pytest.raises(SystemExit):
+        run("train_mnist.py", ["--backend", "cupy", "--out", tmp_path / "o"], monkeypatch)
     err = capsys.readouterr().err
     assert "cuBLAS" in err and "Traceback" not in err
 
