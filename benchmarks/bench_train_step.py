@@ -209,7 +209,10 @@ def main():
     ap.add_argument("--tf32", action="store_true",
                     help="on a GPU, let both libraries use TF32 tensor cores for float32 products and "
                          "convolutions (default: off in both, exact float32)")
+    ap.add_argument("--plain", action="store_true",
+                    help="time tinygan's plain forms (ops, batchnorm, optim) instead of the fast ones of tinygan/fast.py")
     args = ap.parse_args()
+    backend.set_fast(not args.plain)
     if args.backend == "cupy":
         os.environ["CUPY_TF32"] = "1" if args.tf32 else "0"   # read when CuPy first multiplies
     if min(args.batch) < 2 or args.blocks < 1 or args.steps_per_block < 1:
@@ -237,7 +240,7 @@ def main():
         print(f"CuPy {xp.__version__}; TF32 {'on' if args.tf32 else 'off'} in both libraries")
     cfg = InfoGANConfig()
     peak = gemm_gflops(xp, sync)
-    print(f"backend {args.backend}; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
+    print(f"backend {args.backend}, {'plain' if args.plain else 'fast'} forms; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
     head = f"{'batch':>5} {'ms/step (min-max)':>22} {'steps/s':>8} {'img/s':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'% GEMM':>6}"
     if torch is not None:
         head += f" {'torch ms (min-max)':>22} {'ratio (min-max)':>16}"

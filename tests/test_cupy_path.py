@@ -60,7 +60,7 @@ def test_punks_script_on_cupy(cupy_backend, tmp_path, monkeypatch):
 # One step of the default MNIST model (Table I, consistency term on) on the stand-in. Before
 # the GPU work: 1,983 operations, 9 synchronisations, and the real batch copied to the host
 # and back for the restyling. The ceiling below leaves a little room over today's count
-# (about 1,180), so that a change that adds launches has to raise it knowingly.
+# (1,139), so that a change that adds launches has to raise it knowingly.
 MAX_OPS_PER_STEP = 1200
 
 

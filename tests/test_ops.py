@@ -4,7 +4,9 @@ import pytest
 
 from tinygan import backend
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.ops import (column_sums, leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
+from tinygan import fast
+from tinygan.fast import column_sums
+from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          relu_backward, relu_forward, reshape_backward, reshape_forward, sigmoid,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
 
@@ -85,19 +87,19 @@ def test_reshape_grads(rng):
 
 @pytest.mark.parametrize("layout_dy", ["same", "nchw", "strided"])
 def test_relus_on_large_arrays_in_any_layout(rng, layout_dy):
-    """Above one block the passes run block by block over threads; every memory layout of
-    the upstream gradient must give the plain-form result."""
+    """Above one block the fast passes run block by block over threads; every memory layout
+    of the upstream gradient must give the plain-form result."""
     assert 3 * 48 * 40 * 24 > backend.BLOCK  # more than one block
     x = rng.standard_normal((3, 48, 40, 24)).astype(np.float32).transpose(0, 3, 1, 2)  # NCHW view of NHWC
     g = rng.standard_normal((3, 24, 48, 40)).astype(np.float32)
     dy = {"same": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), "nchw": g,
           "strided": np.pad(g, ((0, 0), (0, 0), (1, 1), (1, 1)))[:, :, 1:-1, 1:-1]}[layout_dy]
-    y, cache = leaky_relu_forward(x, 0.2)
+    y, cache = fast.leaky_relu_forward(x, 0.2)
     np.testing.assert_array_equal(y, np.where(x > 0, x, np.float32(0.2) * x))
-    np.testing.assert_allclose(leaky_relu_backward(dy, cache), np.where(x > 0, dy, 0.2 * dy), rtol=1e-6)
-    y, cache = relu_forward(x)
+    np.testing.assert_allclose(fast.leaky_relu_backward(dy, cache), np.where(x > 0, dy, 0.2 * dy), rtol=1e-6)
+    y, cache = fast.relu_forward(x)
     np.testing.assert_array_equal(y, np.where(x > 0, x, 0))
-    np.testing.assert_array_equal(relu_backward(dy, cache), np.where(x > 0, dy, 0))
+    np.testing.assert_array_equal(fast.relu_backward(dy, cache), np.where(x > 0, dy, 0))
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (24, 64), (7, 64), (3, 5000), (4096, 1)])

@@ -1,8 +1,11 @@
-"""Adam and SGD against hand-computed updates; state save/restore."""
+"""Adam and SGD against hand-computed updates; state save/restore. `Adam` here is FastAdam,
+the form tinygan trains with; the plain optim.Adam is checked against the same reference."""
 import numpy as np
 import pytest
 
-from tinygan.optim import SGD, Adam
+from tinygan.fast import FastAdam as Adam
+from tinygan.optim import SGD
+from tinygan.optim import Adam as PlainAdam
 
 
 def adam_reference(p, grads, lr, b1, b2, eps):
@@ -17,13 +20,14 @@ def adam_reference(p, grads, lr, b1, b2, eps):
 
 
 # (betas, eps, gradient scale): eps that matters (large against tiny gradients) and beta1 = 0
+@pytest.mark.parametrize("cls", [PlainAdam, Adam])
 @pytest.mark.parametrize("betas,eps,scale", [((0.5, 0.999), 1e-8, 1.0), ((0.9, 0.99), 0.3, 1e-2),
                                              ((0.0, 0.9), 1e-3, 1e-3)])
-def test_adam_matches_reference(rng, betas, eps, scale):
+def test_adam_matches_reference(rng, betas, eps, scale, cls):
     p0 = rng.standard_normal((3, 4))
     gs = [scale * rng.standard_normal((3, 4)) for _ in range(5)]
     params, grads = {"w": p0.copy()}, {"w": np.zeros_like(p0)}
-    opt = Adam(params, grads, lr=1e-2, betas=betas, eps=eps)
+    opt = cls(params, grads, lr=1e-2, betas=betas, eps=eps)
     for g in gs:
         grads["w"][...] = g
         opt.step()
@@ -115,14 +119,15 @@ def test_adam_on_a_parameter_of_several_blocks(rng):
     np.testing.assert_allclose(opt.state_dict()["g_sum"]["w"] * 0.1, m, rtol=1e-12, atol=1e-15)
 
 
-def test_adam_updates_a_fortran_ordered_parameter_in_place(rng):
+@pytest.mark.parametrize("cls", [PlainAdam, Adam])
+def test_adam_updates_a_fortran_ordered_parameter_in_place(rng, cls):
     """A parameter that is not C-contiguous (here Fortran order) is updated where it lives,
     exactly as a C-ordered copy of it is."""
     p0 = rng.standard_normal((4, 6))
     gs = [rng.standard_normal((4, 6)) for _ in range(3)]
     pf = np.asfortranarray(p0.copy())
     params, grads = {"w": pf}, {"w": np.zeros((4, 6))}
-    opt = Adam(params, grads, lr=1e-2)
+    opt = cls(params, grads, lr=1e-2)
     for g in gs:
         grads["w"][...] = g
         opt.step()

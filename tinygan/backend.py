@@ -89,6 +89,21 @@ def set_backend(name):
     _name = name
 
 
+_fast = os.environ.get("TINYGAN_PLAIN", "0") in ("", "0")
+
+
+def set_fast(on):
+    """Run the fast forms of tinygan/fast.py (True, the default) or the plain forms of
+    ops, batchnorm and optim (False; also TINYGAN_PLAIN=1 in the environment)."""
+    global _fast
+    _fast = bool(on)
+
+
+def fast_enabled():
+    """True when the fast forms run (see set_fast)."""
+    return _fast
+
+
 def get_backend():
     """Name of the active backend: "numpy" or "cupy"."""
     return _name

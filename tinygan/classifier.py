@@ -7,7 +7,7 @@ from . import backend
 from .layers import BatchNorm, Conv2d, Flatten, LeakyReLU, Linear, Sequential
 from .losses import bce_with_logits, softmax_cross_entropy
 from .ops import sigmoid
-from .optim import Adam
+from .fast import adam
 
 
 class AttributeClassifier:
@@ -29,7 +29,7 @@ class AttributeClassifier:
                 w = layer.params["w"]
                 fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
                 w[...] = backend.asarray(rng.normal(0, np.sqrt(2.0 / fan_in), w.shape), dtype=w.dtype)
-        self.opt = Adam(self.net.params, self.net.grads, lr=lr, betas=(0.9, 0.999))
+        self.opt = adam(self.net.params, self.net.grads, lr=lr, betas=(0.9, 0.999))
 
     def logits(self, x):
         out = self.net.forward(x)

@@ -20,7 +20,7 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
                      Reshape, Sequential, Sigmoid, Tanh)
 from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
                      softmax_cross_entropy)
-from .optim import Adam
+from .fast import adam
 
 
 @dataclass
@@ -230,8 +230,8 @@ class InfoGAN:
                          **_prefixed("q_head", self.q_head.params)}
         self.d_grads = {**_prefixed("trunk", self.trunk.grads), **_prefixed("d_head", self.d_head.grads),
                         **_prefixed("q_head", self.q_head.grads)}
-        self.opt_d = Adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999), flat=self.d_flat)
-        self.opt_g = Adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999), flat=self.g_flat)
+        self.opt_d = adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999), flat=self.d_flat)
+        self.opt_g = adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999), flat=self.g_flat)
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
 
     def modules(self):
@@ -390,10 +390,9 @@ class InfoGAN:
             for k, v in m.buffers.items():
                 arrays[f"{name}.buffers.{k}"] = backend.to_numpy(v)
         for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
-            st = opt.state_dict()
-            for k in opt.params:
-                arrays[f"{opt_name}.g_sum.{k}"] = st["g_sum"][k]
-                arrays[f"{opt_name}.g2_sum.{k}"] = st["g2_sum"][k]
+            for part, per_param in opt.state_dict().items():   # FastAdam: g_sum, g2_sum; Adam: m, v
+                if part != "t":
+                    arrays.update((f"{opt_name}.{part}.{k}", a) for k, a in per_param.items())
         meta = {"config": self.cfg.to_dict(), "opt_d_t": self.opt_d.t, "opt_g_t": self.opt_g.t,
                 "rng": self.rng.bit_generator.state}
         return arrays, meta
@@ -410,7 +409,7 @@ class InfoGAN:
                             raise ValueError(f"{name}.{kind}.{k}: checkpoint shape {src.shape}, model {v.shape}")
                         v[...] = backend.asarray(src, dtype=v.dtype)
             for opt_name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
-                # checkpoints written before the sums were stored hold PyTorch's m and v
+                # FastAdam stores the sums, the plain Adam (and older checkpoints) m and v: each loads both
                 a, b = ("g_sum", "g2_sum") if any(".g_sum." in k for k in arrays) else ("m", "v")
                 opt.load_state_dict({"t": meta[f"{opt_name}_t"],
                                      a: {k: arrays[f"{opt_name}.{a}.{k}"] for k in opt.params},

@@ -11,12 +11,14 @@ when the layer is built (tinygan.backend.set_backend first), in its default dtyp
 import numpy as np
 
 from . import backend
-from .batchnorm import batchnorm_backward, batchnorm_forward
 from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
                    conv_transpose2d_forward)
-from .ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
-                  relu_backward, relu_forward, reshape_backward, reshape_forward,
-                  sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
+# BatchNorm and the activations run the fast forms of tinygan/fast.py, which equal the plain
+# ones of batchnorm.py and ops.py and fall back to them when backend.set_fast(False)
+from .fast import (batchnorm_backward, batchnorm_forward, leaky_relu_backward, leaky_relu_forward,
+                   relu_backward, relu_forward, sigmoid_forward)
+from .ops import (linear_backward, linear_forward, reshape_backward, reshape_forward, sigmoid_backward,
+                  tanh_backward, tanh_forward)
 
 INIT_STD = 0.02  # DCGAN / InfoGAN initialisation: weights ~ N(0, 0.02^2), biases 0
 
@@ -393,24 +395,16 @@ class FlatParams:
         total = sum(a.size for a in arrays)
         self.params = xp.empty(total, dtype=arrays[0].dtype)     # (P,)
         self.grads = xp.zeros(total, dtype=arrays[0].dtype)      # (P,)
-        self._starts, self._grad_of = [], {}
+        self.starts = {}                                          # id(parameter view) -> its offset
         start = 0
         for layer in self.layers:
             for k, v in list(layer.params.items()):
                 view = self.params[start:start + v.size].reshape(v.shape)
                 view[...] = v
                 layer.params[k] = view
-                layer.grads[k] = self._grad_of[id(view)] = self.grads[start:start + v.size].reshape(v.shape)
-                self._starts.append((view, start))
+                layer.grads[k] = self.grads[start:start + v.size].reshape(v.shape)
+                self.starts[id(view)] = start
                 start += v.size
-
-    def offsets(self):
-        """{id(parameter view): its start in flat.params}."""
-        return {id(v): start for v, start in self._starts}
-
-    def grad_view(self, param):
-        """The gradient view that belongs to a parameter view (None for any other array)."""
-        return self._grad_of.get(id(param))
 
     def zero_grad(self):
         """Zero every gradient in one pass (Module.zero_grad does it parameter by parameter)."""

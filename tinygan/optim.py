@@ -5,9 +5,7 @@ Sequential's merged view of it and the optimiser all see the same arrays.
 State (moments and step count) can be saved with state_dict() and restored
 with load_state_dict(), for checkpoints.
 """
-import math
-
-from .backend import blocked, get_array_module, to_numpy
+from .backend import get_array_module, to_numpy
 
 
 def _check_pair(params, grads):
@@ -46,24 +44,22 @@ class SGD:
             self.buf[k][...] = get_array_module(self.buf[k]).asarray(v)
 
 
+def check_state_keys(saved, own):
+    """Raise ValueError when a saved optimiser state is for other parameters."""
+    if set(saved) != set(own):
+        raise ValueError(f"Adam state does not match these parameters: {sorted(set(saved) ^ set(own))}")
+
+
 class Adam:
     """Adam (Kingma & Ba), as PyTorch implements it. With g the gradient, at step t:
-        m <- b1 m + (1 - b1) g
-        v <- b2 v + (1 - b2) g^2
-        p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-
-    Stored form: the discounted sums G = m / (1 - b1) and G2 = v / (1 - b2), which
-    update with one multiply-add fewer each (G <- b1 G + g; G2 <- b2 G2 + g^2); then
-        p <- p - lr' * G / (sqrt(G2) + eps'),
-        lr'  = lr (1 - b1) / (1 - b1^t) * sqrt(1 - b2^t) / sqrt(1 - b2),
-        eps' = eps * sqrt(1 - b2^t) / sqrt(1 - b2),
-    the same update.
+        m <- b1 m + (1 - b1) g              (a running mean of the gradients)
+        v <- b2 v + (1 - b2) g^2            (and of their squares)
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)   (m and v start at 0: undo that bias)
+        p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+    (tinygan/fast.py: FastAdam, the same update in fewer passes over memory.)
     """
 
-    def __init__(self, params, grads, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, flat=None):
-        """flat: optionally a layers.FlatParams whose views `params` and `grads` are (all of
-        them, and nothing else): each step then updates the two flat buffers whole, in ten
-        passes in all instead of ten per parameter (on a GPU, ten kernel launches)."""
+    def __init__(self, params, grads, lr=2e-4, betas=(0.5, 0.999), eps=1e-8):
         _check_pair(params, grads)
         b1, b2 = betas
         if lr <= 0 or not (0 <= b1 < 1 and 0 <= b2 < 1) or eps <= 0:
@@ -71,79 +67,38 @@ class Adam:
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps = lr, (b1, b2), eps
         self.t = 0
-        self.flat = flat
-        if flat is None:
-            self.g_sum = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}   # m / (1 - b1)
-            self.g2_sum = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}  # v / (1 - b2)
-            return
-        offsets = flat.offsets()
-        if (sum(p.size for p in params.values()) != flat.params.size
-                or any(offsets.get(id(p)) is None or grads[k] is not flat.grad_view(p) for k, p in params.items())):
-            raise ValueError("Adam: flat must hold exactly these parameters and gradients (views of its buffers)")
-        xp = get_array_module(flat.params)
-        self._g_sum_flat, self._g2_sum_flat = xp.zeros_like(flat.params), xp.zeros_like(flat.params)
-        self.g_sum, self.g2_sum = {}, {}
-        for k, p in params.items():                    # the per-parameter state: views of the flat state
-            start = offsets[id(p)]
-            self.g_sum[k] = self._g_sum_flat[start:start + p.size].reshape(p.shape)
-            self.g2_sum[k] = self._g2_sum_flat[start:start + p.size].reshape(p.shape)
+        self.m = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}
+        self.v = {k: get_array_module(p).zeros_like(p) for k, p in params.items()}
 
     def step(self):
         self.t += 1
         b1, b2 = self.betas
-        c2 = math.sqrt(1 - b2 ** self.t) / math.sqrt(1 - b2)
-        lr_t = self.lr * (1 - b1) / (1 - b1 ** self.t) * c2
-        if self.flat is not None:
-            _adam_update(self.flat.params, self.flat.grads, self._g_sum_flat, self._g2_sum_flat,
-                         b1, b2, lr_t, self.eps * c2)
-            return
-        for k, p in self.params.items():               # in place on p itself, whatever its layout
-            _adam_update(p, self.grads[k], self.g_sum[k], self.g2_sum[k], b1, b2, lr_t, self.eps * c2)
+        for k, p in self.params.items():
+            g, m, v = self.grads[k], self.m[k], self.v[k]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            m_hat = m / (1 - b1 ** self.t)
+            v_hat = v / (1 - b2 ** self.t)
+            p -= self.lr * m_hat / (get_array_module(p).sqrt(v_hat) + self.eps)   # in place: the layer's array
 
     def state_dict(self):
-        """{"t", "g_sum", "g2_sum"}: the stored sums as they are, so a resumed run is exact."""
-        return {"t": self.t,
-                "g_sum": {k: to_numpy(a) for k, a in self.g_sum.items()},
-                "g2_sum": {k: to_numpy(a) for k, a in self.g2_sum.items()}}
+        """{"t", "m", "v"}, as host arrays."""
+        return {"t": self.t, "m": {k: to_numpy(a) for k, a in self.m.items()},
+                "v": {k: to_numpy(a) for k, a in self.v.items()}}
 
     def load_state_dict(self, state):
-        """Restore from state_dict()'s output, or from PyTorch-style moments {"t", "m", "v"}
-        (m = (1 - b1) g_sum, v = (1 - b2) g2_sum)."""
+        """Restore from state_dict()'s output, or from FastAdam's stored sums {"t", "g_sum",
+        "g2_sum"} (m = (1 - b1) g_sum, v = (1 - b2) g2_sum)."""
         b1, b2 = self.betas
-        if "g_sum" in state:
-            sums, sums2, s1, s2 = state["g_sum"], state["g2_sum"], 1.0, 1.0
+        if "m" in state:
+            m, v, s1, s2 = state["m"], state["v"], 1.0, 1.0
         else:
-            sums, sums2, s1, s2 = state["m"], state["v"], 1 / (1 - b1), 1 / (1 - b2)
-        if set(sums) != set(self.g_sum):
-            raise ValueError("Adam state does not match these parameters: "
-                             f"{sorted(set(sums) ^ set(self.g_sum))}")
+            m, v, s1, s2 = state["g_sum"], state["g2_sum"], 1 - b1, 1 - b2
+        check_state_keys(m, self.m)
         self.t = int(state["t"])
-        for k in self.g_sum:
-            xp = get_array_module(self.g_sum[k])
-            self.g_sum[k][...] = xp.asarray(sums[k]) * s1
-            self.g2_sum[k][...] = xp.asarray(sums2[k]) * s2
-
-
-def _adam_update(p, g, g_sum, g2_sum, b1, b2, lr_t, eps_t):
-    """The Adam update of one parameter p (and its sums, laid out like p) in place:
-        g_sum = b1 g_sum + g;  g2_sum = b2 g2_sum + g^2;  p = p - lr_t * g_sum / (sqrt(g2_sum) + eps_t)
-    Written as ten in-place ufunc passes per cache-sized block with one scratch block
-    (backend.blocked, which shares the blocks out over CPU threads): the plain form above
-    makes several full-size temporaries and passes over memory; this reads p, g, g_sum,
-    g2_sum once and writes p, g_sum, g2_sum once. On a GPU the whole array is one block.
-    """
-    xp = get_array_module(p)
-
-    def fn(pc, gc, mc, vc):                        # one block of each; all four share a layout
-        tc = xp.empty_like(gc)                     # scratch
-        mc *= b1
-        mc += gc                                   # g_sum = b1 g_sum + g
-        xp.multiply(gc, gc, out=tc)
-        vc *= b2
-        vc += tc                                   # g2_sum = b2 g2_sum + g^2
-        xp.sqrt(vc, out=tc)
-        tc += eps_t
-        xp.divide(mc, tc, out=tc)
-        tc *= lr_t
-        pc -= tc                                   # p -= lr_t g_sum / (sqrt(g2_sum) + eps_t)
-    blocked(fn, p, g, g_sum, g2_sum)
+        for k in self.m:
+            xp = get_array_module(self.m[k])
+            self.m[k][...] = xp.asarray(m[k]) * s1
+            self.v[k][...] = xp.asarray(v[k]) * s2
