@@ -6,7 +6,8 @@ well the categorical code recovered the ten digits.
 
 Output (in --out): checkpoint.npz, metrics.jsonl, loss_curve.png, samples/, one
 figure4_code<i>.png per continuous code (rows: categories; columns: code i from -2 to 2),
-and the evaluation: eval.json and confusion.png.
+and the evaluation: eval.json and confusion.png, with the Fréchet distance of generated
+digits to the test digits beside its floor (examples/evaluate_mnist.py says how).
 """
 import json
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError, load_mnist
-from tinygan.evaluate import evaluate_mnist
+from tinygan.evaluate import evaluate_mnist, mnist_fidelity_report
+from tinygan.io import write_json
 from tinygan.figures import code_sweep_figure
 from tinygan.infogan import sample_noise
 from tinygan.train import OutputExists, TrainingDiverged, train
@@ -48,10 +50,12 @@ def main(argv=None):
     parser.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation at the end")
     parser.add_argument("--eval-every", type=nonneg_int, default=0,
                         help="also evaluate on the test set every this many steps, into eval_log.jsonl (0: only at the end)")
+    parser.add_argument("--fidelity-n", type=nonneg_int, default=10000,
+                        help="generated digits for the final Fréchet distance (0: skip it)")
     args = parser.parse_args(argv)
     model_cfg, train_cfg = check_args(parser, args, MNIST)
     try:
-        images, _ = load_mnist("train", args.data_dir)
+        images, labels = load_mnist("train", args.data_dir)
         test = None if args.no_eval else load_mnist("test", args.data_dir)
     except DataError as e:
         fail(str(e))
@@ -64,6 +68,11 @@ def main(argv=None):
             result = evaluate_mnist(model, *test, out)
             print(f"test accuracy of the categorical code (Hungarian matching): {result['accuracy']:.4f} "
                   f"(error {1 - result['accuracy']:.2%}); wrote {out}/eval.json and {out}/confusion.png")
+            if args.fidelity_n:
+                result["fidelity"], line = mnist_fidelity_report(model, (images, labels), test, args.data_dir,
+                                                                 args.fidelity_n, progress=not args.no_progress)
+                write_json(Path(out) / "eval.json", result)
+                print(line)
 
     def periodic_eval(model, step, out):
         if args.eval_every and test is not None and step % args.eval_every == 0:

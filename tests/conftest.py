@@ -49,3 +49,18 @@ def cupy_backend(request, monkeypatch):
         module = importlib.import_module("cupy")
     yield module
     backend.set_backend("numpy")
+
+
+@pytest.fixture(autouse=True)
+def no_real_home_cache(tmp_path, monkeypatch):
+    """Nothing a test does is cached in, or read from, the real ~/.cache/tinygan."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(autouse=True)
+def quick_digit_classifier(request, monkeypatch):
+    """The digit classifier of the MNIST Fréchet distance trains for 20 steps in tests
+    (1500 in use); tests marked slow train it in full."""
+    if request.node.get_closest_marker("slow") is None:
+        from tinygan import evaluate
+        monkeypatch.setitem(evaluate.DIGIT_CLASSIFIER, "steps", 20)

@@ -159,8 +159,15 @@ def test_classifier_learns_a_visible_attribute():
 def test_evaluate_script(mnist_ckpt, tmp_path, capsys):
     from test_data import write_split
     write_split(tmp_path / "mnist", "test", n=30)
+    write_split(tmp_path / "mnist", "train", n=40, seed=1)
     assert script("evaluate_mnist.py")["main"](["--checkpoint", str(mnist_ckpt), "--out", str(tmp_path / "e"),
-                                                "--data-dir", str(tmp_path / "mnist")]) == 0
+                                                "--data-dir", str(tmp_path / "mnist"), "--fidelity-n", "50",
+                                                "--no-progress"]) == 0
     r = json.loads((tmp_path / "e" / "eval.json").read_text())
     assert r["n_images"] == 30 and sorted(m for m in r["mapping"] if m >= 0) == sorted(set(r["mapping"]) - {-1})
-    assert "test accuracy" in capsys.readouterr().out
+    f = r["fidelity"]
+    assert f["n_generated"] == 50 and f["frechet_distance"] > 0 and f["floor"] > 0
+    assert f["ratio_to_floor"] == pytest.approx(f["frechet_distance"] / f["floor"])
+    assert (tmp_path / "mnist" / "digit_classifier.npz").exists()          # cached next to the data
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "Fréchet distance of 50 generated digits" in out and "floor" in out

@@ -30,15 +30,17 @@ def test_mnist_scripts_on_cupy(cupy_backend, tmp_path, monkeypatch, capsys):
     write_split(tmp_path / "mnist", "test", n=12)
     out = tmp_path / "run"
     run("train_mnist.py", ["--backend", "cupy", "--data-dir", tmp_path / "mnist", "--out", out, "--steps", 2,
-                           "--batch-size", 8, "--sample-every", 1, "--eval-every", 2, "--no-progress"], monkeypatch)
+                           "--batch-size", 8, "--sample-every", 1, "--eval-every", 2, "--no-progress",
+                           "--fidelity-n", 30, "--g-average", 0.9], monkeypatch)
     assert backend.get_backend() == "cupy"
     losses = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(losses) == 2 and all(np.isfinite(v) for e in losses for v in e.values())
     assert json.loads((out / "eval.json").read_text())["n_images"] == 12
+    assert json.loads((out / "eval.json").read_text())["fidelity"]["frechet_distance"] > 0
     assert (out / "figure4_code0.png").is_file() and (out / "samples" / "step_000002.png").is_file()
     ckpt = out / "checkpoint.npz"
     assert run("evaluate_mnist.py", ["--backend", "cupy", "--checkpoint", ckpt, "--data-dir", tmp_path / "mnist",
-                                     "--out", tmp_path / "ev"], monkeypatch) == 0
+                                     "--out", tmp_path / "ev", "--fidelity-n", 30, "--no-progress"], monkeypatch) == 0
     assert json.loads((tmp_path / "ev" / "eval.json").read_text())["n_images"] == 12
     main = runpy.run_path(str(EXAMPLES / "sample.py"), run_name="not_main")["main"]
     assert main(["--backend", "cupy", "--checkpoint", str(ckpt), "--out", str(tmp_path / "s"), "--n", "3"]) == 0

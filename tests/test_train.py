@@ -158,7 +158,8 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     text = capsys.readouterr().out
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
-                 "--resume", "--overwrite", "--noise-scale", "--cont-warmup", "--lambda-ent", "--eval-every"]:
+                 "--resume", "--overwrite", "--noise-scale", "--cont-warmup", "--lambda-ent", "--eval-every",
+                 "--fidelity-n", "--g-average"]:
         assert flag in text
 
 
@@ -168,7 +169,7 @@ def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
     write_split(tmp_path / "mnist", "test", n=12)
     out = tmp_path / "run"
     args = ["--data-dir", tmp_path / "mnist", "--out", out, "--steps", 2, "--batch-size", 8,
-            "--sample-every", 1, "--eval-every", 1, "--no-progress"]
+            "--sample-every", 1, "--eval-every", 1, "--no-progress", "--fidelity-n", 40, "--g-average", 0.9]
     monkeypatch.setattr(sys, "argv", ["train_mnist.py"] + [str(a) for a in args])
     runpy.run_path(str(EXAMPLES / "train_mnist.py"), run_name="not_main")["main"]()
     log = [json.loads(line) for line in (out / "eval_log.jsonl").read_text().splitlines()]
@@ -177,6 +178,9 @@ def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
     assert (out / "figure4_code0.png").is_file() and (out / "figure4_code1.png").is_file()
     result = json.loads((out / "eval.json").read_text())
     assert result["n_images"] == 12 and 0 <= result["accuracy"] <= 1
+    assert result["fidelity"]["n_generated"] == 40 and result["fidelity"]["frechet_distance"] > 0
+    assert "frechet_distance_trained_weights" in result["fidelity"]         # --g-average: both measured
+    assert "Fréchet distance of 40 generated digits" in capsys.readouterr().out
     assert (out / "confusion.png").is_file()
     # a second run into the same folder is refused with a message, exit code 1
     assert run_script("train_mnist.py", args, monkeypatch) == 1

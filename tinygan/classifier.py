@@ -1,34 +1,100 @@
-"""A small attribute classifier for punks, built from tinygan's own layers: a shared conv
-trunk, sigmoid outputs for binary attributes (cigarette, pipe, ...) and a softmax over the
-punk types. Used to label generated punks when looking for attribute directions."""
+"""Small image classifiers built from tinygan's own layers, used to measure generated
+images: a digit classifier for MNIST and an attribute classifier for punks (sigmoid
+outputs for binary attributes such as cigarette or pipe, a softmax over the punk types).
+Both share one conv trunk; its penultimate layer is the feature space of the Fréchet
+distance (tinygan/fidelity.py)."""
 import numpy as np
 
 from . import backend
 from .layers import BatchNorm, Conv2d, Flatten, LeakyReLU, Linear, Sequential
 from .losses import bce_with_logits, softmax_cross_entropy
-from .ops import sigmoid
 from .fast import adam
 
 
-class AttributeClassifier:
+def small_cnn(in_channels, img_size, n_out, seed=0, n_features=128):
+    """x (N, C, S, S) -> logits (N, n_out): two stride-2 convs, an FC layer of n_features
+    (the features), a linear output. He-scaled initial weights (the 0.02 of tinygan's
+    GAN layers is for GANs; a classifier trains faster from these)."""
+    backend.seed(seed)
+    S = img_size // 4
+    net = Sequential(
+        Conv2d(in_channels, 32, 4, stride=2, padding=1), LeakyReLU(0.1),                # (N, 32, S*2, S*2)
+        Conv2d(32, 64, 4, stride=2, padding=1), BatchNorm(64), LeakyReLU(0.1),          # (N, 64, S, S)
+        Flatten(), Linear(64 * S * S, n_features), BatchNorm(n_features), LeakyReLU(0.1),  # (N, n_features)
+        Linear(n_features, n_out))                                                      # (N, n_out)
+    rng = np.random.default_rng(seed)
+    for layer in net.layers:
+        if "w" in layer.params:
+            w = layer.params["w"]
+            fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
+            w[...] = backend.asarray(rng.normal(0, np.sqrt(2.0 / fan_in), w.shape), dtype=w.dtype)
+    return net
+
+
+class _Classifier:
+    """What both classifiers share: evaluation-mode passes over many images in blocks."""
+
+    def _outputs(self, x, batch, upto=None):
+        """Host float64 outputs of net.layers[:upto] for host images x, evaluation mode."""
+        layers = self.net.layers[:upto]
+        self.net.eval()
+        out = []
+        try:
+            for i in range(0, len(x), batch):
+                h = backend.asarray(x[i:i + batch], dtype=self.net.params["0.w"].dtype)
+                for layer in layers:
+                    h = layer.forward(h)
+                out.append(backend.to_numpy(h).astype(np.float64))
+        finally:
+            self.net.train()
+        return np.concatenate(out) if out else np.zeros((0, 0))
+
+    def features(self, x, batch=500):
+        """The penultimate layer's activations (n, n_features) for host images x, float64."""
+        return self._outputs(x, batch, upto=-1)
+
+
+class DigitClassifier(_Classifier):
+    """x (N, 1, 28, 28) in [0, 1] -> digit logits (N, 10)."""
+
+    def __init__(self, seed=0, lr=1e-3):
+        self.net = small_cnn(1, 28, 10, seed)
+        self.opt = adam(self.net.params, self.net.grads, lr=lr, betas=(0.9, 0.999))
+
+    def train_step(self, x, y):
+        """One Adam step on the cross-entropy of a batch. Returns the loss."""
+        self.net.train()
+        self.net.zero_grad()
+        loss, dlogits = softmax_cross_entropy(self.net.forward(x), y)
+        self.net.backward(dlogits, need_input_grad=False)
+        self.opt.step()
+        return loss
+
+    def predict(self, x, batch=500):
+        """Arg-max digits (n,) for host images x (n, 1, 28, 28) in [0, 1]."""
+        return self._outputs(x, batch).argmax(axis=1)
+
+
+def fit_digits(x, y, steps=3000, batch=128, seed=0, progress=None):
+    """Train a DigitClassifier on host arrays x (n, 1, 28, 28) in [0, 1] and labels y (n,)."""
+    clf = DigitClassifier(seed)
+    rng = np.random.default_rng(seed)
+    xd = backend.asarray(x, dtype=backend.default_dtype())
+    yd = backend.asarray(np.asarray(y, np.int64))
+    for step in range(steps):
+        idx = backend.asarray(rng.choice(len(x), min(batch, len(x)), replace=False))
+        clf.train_step(xd[idx], yd[idx])
+        if progress is not None:
+            progress(step + 1)
+    return clf
+
+
+class AttributeClassifier(_Classifier):
     """x (N, 3, S, S) in [-1, 1]  ->  (binary logits (N, B), type logits (N, T))."""
 
     def __init__(self, img_size, n_binary, n_types, seed=0, lr=1e-3):
-        backend.seed(seed)
-        S = img_size // 4
         self.n_binary, self.n_types = n_binary, n_types
-        self.net = Sequential(
-            Conv2d(3, 32, 4, stride=2, padding=1), LeakyReLU(0.1),
-            Conv2d(32, 64, 4, stride=2, padding=1), BatchNorm(64), LeakyReLU(0.1),
-            Flatten(), Linear(64 * S * S, 128), BatchNorm(128), LeakyReLU(0.1),
-            Linear(128, n_binary + n_types))
-        # the default 0.02 init is for GANs; a classifier trains faster with He-like scales
-        rng = np.random.default_rng(seed)
-        for layer in self.net.layers:
-            if "w" in layer.params:
-                w = layer.params["w"]
-                fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
-                w[...] = backend.asarray(rng.normal(0, np.sqrt(2.0 / fan_in), w.shape), dtype=w.dtype)
+        self.net = small_cnn(3, img_size, n_binary + n_types, seed)
         self.opt = adam(self.net.params, self.net.grads, lr=lr, betas=(0.9, 0.999))
 
     def logits(self, x):
@@ -50,14 +116,9 @@ class AttributeClassifier:
 
     def predict(self, x, batch=500):
         """(binary probabilities (n, B), type indices (n,)) on the host, evaluation mode."""
-        self.net.eval()
-        probs, types = [], []
-        for i in range(0, len(x), batch):
-            b, t = self.logits(backend.asarray(x[i:i + batch], dtype=self.net.params["0.w"].dtype))
-            probs.append(backend.to_numpy(sigmoid(b)))
-            types.append(backend.to_numpy(t.argmax(axis=1)))
-        self.net.train()
-        return np.concatenate(probs), np.concatenate(types)
+        out = self._outputs(x, batch)
+        b, t = out[:, :self.n_binary], out[:, self.n_binary:]
+        return np.exp(-np.logaddexp(0, -b)), t.argmax(axis=1)   # sigmoid(b) without overflow
 
 
 def fit(x, y_binary, y_type, n_types, steps=1500, batch=64, seed=0):

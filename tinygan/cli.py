@@ -71,6 +71,9 @@ def training_parser(description, defaults):
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
                         "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
+    p.add_argument("--g-average", type=float, default=d["g_average"],
+                   help="beta of a running average of G's weights, used for sampling and evaluation "
+                        "(0: off; e.g. 0.999: about the last 1000 steps)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
@@ -87,7 +90,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup, lambda_bal=args.lambda_bal,
-        lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+        lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, g_average=args.g_average, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()

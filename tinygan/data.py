@@ -138,6 +138,12 @@ def _download(stem, target_dir, urls, timeout=30):
     raise DataError(f"could not download {stem}.gz:\n  " + "\n  ".join(failures))
 
 
+def mnist_dir(data_dir=None):
+    """The folder the MNIST training images are found in (as load_mnist searches), or None."""
+    path = _find(SPLITS["train"][0], search_dirs("mnist", data_dir))
+    return None if path is None else path.parent
+
+
 def load_mnist(split="train", data_dir=None, download=True, mirror_urls=None):
     """MNIST images (n, 28, 28) uint8 and labels (n,) uint8 for split "train" or "test".
 

@@ -1,6 +1,9 @@
 """How well the categorical code recovers the classes: Q's arg-max category on labelled
-images, matched one-to-one to the classes by the Hungarian algorithm."""
+images, matched one-to-one to the classes by the Hungarian algorithm; and how real the
+generated images look: the Fréchet distance on a classifier's features."""
 import numpy as np
+
+from . import backend
 
 
 def confusion(pred, labels, n_cat, n_classes):
@@ -37,6 +40,7 @@ def confusion_figure(result, path, title=""):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from .io import save_figure
     counts = np.array(result["counts"])
     mapping = np.array(result["mapping"])
     order = sorted(range(len(mapping)), key=lambda k: (mapping[k] < 0, mapping[k]))
@@ -54,15 +58,15 @@ def confusion_figure(result, path, title=""):
     ax.set_ylabel("true class")
     ax.set_title(title or f"accuracy {result['accuracy']:.4f}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
 def evaluate_mnist(model, images, labels, out=None):
     """Q's categories on MNIST images (n, 28, 28) uint8 against the labels; writes
     eval.json and confusion.png into `out` when given. Returns cluster_accuracy's dict."""
-    import json
     from pathlib import Path
+    from .io import write_json
     x = (np.asarray(images, np.float32) / 255.0)[:, None]  # (n, 1, 28, 28)
     if model.cfg.output == "tanh":
         x = x * 2 - 1
@@ -71,7 +75,7 @@ def evaluate_mnist(model, images, labels, out=None):
     result["n_images"] = int(len(labels))
     if out is not None:
         out = Path(out)
-        (out / "eval.json").write_text(json.dumps(result, indent=1))
+        write_json(out / "eval.json", result)
         confusion_figure(result, out / "confusion.png")
     return result
 
@@ -91,3 +95,144 @@ def nearest_distances(queries, reference, batch=256):
         d2 = (q * q).sum(axis=1)[:, None] - 2 * q @ R.T + r2[None, :]   # (b, r)
         out[i:i + batch] = np.sqrt(np.maximum(d2.min(axis=1), 0))
     return out
+
+
+# ----------------------------------------------------------------------------- sample fidelity
+def gaussian_stats(features):
+    """Mean (d,) and covariance (d, d) of features (n, d), float64 (n - 1 in the denominator)."""
+    f = np.asarray(features, np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"need features (n, d) with n >= 2, got shape {f.shape}")
+    mu = f.mean(axis=0)
+    c = f - mu
+    return mu, c.T @ c / (len(f) - 1)
+
+
+def frechet_distance(a, b):
+    """The Fréchet (2-Wasserstein) distance between the Gaussians fitted to two feature sets:
+
+        d^2 = |mu_a - mu_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a C_b)^(1/2))
+
+    a, b: features (n, d) or (mu, C) pairs. The last trace without a general matrix square
+    root: with S = C_a^(1/2) (symmetric, from C_a's eigendecomposition), C_a C_b = S (S C_b)
+    has the same eigenvalues as S C_b S, which is symmetric and positive semi-definite, so
+    tr((C_a C_b)^(1/2)) = sum_i sqrt(lambda_i(S C_b S)). Returns d^2 (the number reported as
+    the Fréchet distance in the GAN literature), a float.
+    """
+    mu_a, c_a = a if isinstance(a, tuple) else gaussian_stats(a)
+    mu_b, c_b = b if isinstance(b, tuple) else gaussian_stats(b)
+    if mu_a.shape != mu_b.shape:
+        raise ValueError(f"feature sizes differ: {mu_a.shape[0]} and {mu_b.shape[0]}")
+    w, V = np.linalg.eigh(c_a)
+    S = (V * np.sqrt(np.clip(w, 0, None))) @ V.T                     # C_a^(1/2)
+    lam = np.linalg.eigvalsh(S @ c_b @ S)
+    tr_sqrt = np.sqrt(np.clip(lam, 0, None)).sum()
+    d = mu_a - mu_b
+    return float(d @ d + np.trace(c_a) + np.trace(c_b) - 2 * tr_sqrt)
+
+
+DIGIT_CLASSIFIER = {"version": 1, "steps": 1500, "batch": 64, "seed": 0}   # the cache's key
+FLOOR_SEED = 12345   # which training digits form the floor's sample
+
+
+def _pixels(images_u8):
+    """uint8 digits (n, 28, 28) -> float32 (n, 1, 28, 28) in [0, 1]."""
+    return (np.asarray(images_u8, np.float32) / 255.0)[:, None]
+
+
+def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):
+    """The digit classifier whose features measure MNIST fidelity, and the real statistics.
+
+    train, test: (images uint8 (n, 28, 28), labels (n,)). Trained once (DIGIT_CLASSIFIER's
+    settings) and cached as digit_classifier.npz in the first writable folder of cache_dirs,
+    with the test digits' feature statistics and the floor: the Fréchet distance of as many
+    training digits as there are test digits (at most 10,000) against the test digits.
+    Returns (classifier, info) with info = {"test_accuracy", "floor", "test_stats", "path"}.
+    """
+    import json
+    from pathlib import Path
+    from .classifier import DigitClassifier, fit_digits
+    from .io import atomic_save_npz, writable_dir
+    (xtr, ytr), (xte, yte) = train, test
+    key = dict(DIGIT_CLASSIFIER, n_train=int(len(xtr)), n_test=int(len(xte)))
+    for d in cache_dirs:
+        path = Path(d) / "digit_classifier.npz"
+        if not path.is_file():
+            continue
+        try:
+            with np.load(path) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        except Exception:
+            continue                                  # unreadable: train again (and replace it)
+        if meta.get("key") != key:
+            continue
+        clf = DigitClassifier(seed=key["seed"])
+        for k, v in clf.net.params.items():
+            v[...] = backend.asarray(arrays[f"params.{k}"], dtype=v.dtype)
+        for k, v in clf.net.buffers.items():
+            v[...] = backend.asarray(arrays[f"buffers.{k}"], dtype=v.dtype)
+        return clf, {"test_accuracy": meta["test_accuracy"], "floor": meta["floor"],
+                     "test_stats": (arrays["test_mu"], arrays["test_cov"]), "path": str(path)}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=key["steps"], desc="digit classifier (once, then cached)", unit="step", leave=False)
+    clf = fit_digits(_pixels(xtr), ytr, steps=key["steps"], batch=key["batch"], seed=key["seed"],
+                     progress=None if bar is None else (lambda s: bar.update(1)))
+    if bar is not None:
+        bar.close()
+    acc = float((clf.predict(_pixels(xte)) == np.asarray(yte)).mean())
+    test_stats = gaussian_stats(clf.features(_pixels(xte)))
+    pick = np.random.default_rng(FLOOR_SEED).choice(len(xtr), min(len(xte), len(xtr)), replace=False)
+    floor = frechet_distance(clf.features(_pixels(xtr[pick])), test_stats)
+    info = {"test_accuracy": acc, "floor": floor, "test_stats": test_stats, "path": None}
+    target = writable_dir(cache_dirs)
+    if target is not None:
+        arrays = {f"params.{k}": backend.to_numpy(v) for k, v in clf.net.params.items()}
+        arrays.update((f"buffers.{k}", backend.to_numpy(v)) for k, v in clf.net.buffers.items())
+        meta = {"key": key, "test_accuracy": acc, "floor": floor}
+        info["path"] = str(atomic_save_npz(Path(target) / "digit_classifier.npz", meta,
+                                           test_mu=test_stats[0], test_cov=test_stats[1], **arrays))
+    elif log is not None:
+        log("note: no writable folder to cache the digit classifier in; it will be trained again next time")
+    return clf, info
+
+
+def mnist_fidelity_report(model, train, test, data_dir=None, n=10000, seed=0, progress=True):
+    """mnist_fidelity with the cached classifier (next to the MNIST files, else in
+    ~/.cache/tinygan/mnist) and a one-line summary. Returns (result dict, line)."""
+    from .data import cache_dir, mnist_dir
+    clf, info = digit_classifier(train, test, [mnist_dir(data_dir), cache_dir() / "mnist"], progress)
+    r = mnist_fidelity(model, clf, info, n, seed)
+    line = (f"Fréchet distance of {n} generated digits to the {len(test[0])} test digits (features of a "
+            f"digit classifier with test accuracy {info['test_accuracy']:.4f}): {r['frechet_distance']:.3f}; "
+            f"floor (training digits against test digits) {r['floor']:.3f}; ratio {r['ratio_to_floor']:.2f}")
+    return r, line
+
+
+def generated_digits(model, n=10000, seed=0, batch=500, averaged=True):
+    """n digits from the prior (categories uniform, codes uniform, noise as in training),
+    rendered as the figures render them (BatchNorm in evaluation mode, G's averaged weights
+    when kept and `averaged`), uint8 (n, 28, 28)."""
+    from .figures import render
+    from .infogan import sample_latent
+    latent, _, _ = sample_latent(model.cfg, n, np.random.default_rng([seed, 7]))
+    return render(model, latent, batch, averaged)[..., 0]
+
+
+def mnist_fidelity(model, clf, info, n=10000, seed=0):
+    """Fréchet distance of n generated digits to the test digits on the classifier's
+    features, beside the floor. Returns {"frechet_distance", "floor", "ratio_to_floor",
+    "classifier_test_accuracy", "n_generated"}, and "frechet_distance_trained_weights"
+    (G's own weights) when the model samples with averaged ones."""
+    def fd(averaged):
+        feats = clf.features(_pixels(generated_digits(model, n, seed, averaged=averaged)))
+        return frechet_distance(feats, info["test_stats"])
+    d = fd(True)
+    r = {"frechet_distance": d, "floor": info["floor"], "ratio_to_floor": d / info["floor"],
+         "classifier_test_accuracy": info["test_accuracy"], "n_generated": int(n)}
+    if model.g_average is not None:
+        r["frechet_distance_trained_weights"] = fd(False)
+    return r
+

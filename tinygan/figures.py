@@ -56,15 +56,19 @@ def code_sweep_latents(cfg, code, values, rng, noise=None):
     return latent
 
 
-def render(model, latent, batch=256):
+def render(model, latent, batch=256, averaged=True):
     """G's images for host latents (n, latent_dim) as uint8 (n, H, W, C): BatchNorm in
-    evaluation mode (running statistics), generated in blocks, G's mode restored after."""
+    evaluation mode (running statistics), with G's averaged weights when the model keeps
+    them (and `averaged`), generated in blocks; G's mode and weights restored after."""
     was_training = model.G.training
     model.G.eval()
-    imgs = np.concatenate([to_uint8(model.generate(latent[i:i + batch]), model.cfg.output)
-                           for i in range(0, len(latent), batch)])
-    if was_training:
-        model.G.train()
+    try:
+        with model.sampling_weights(averaged):
+            imgs = np.concatenate([to_uint8(model.generate(latent[i:i + batch]), model.cfg.output)
+                                   for i in range(0, len(latent), batch)])
+    finally:
+        if was_training:
+            model.G.train()
     return imgs
 
 

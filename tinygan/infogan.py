@@ -9,6 +9,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 """
+import contextlib
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -21,6 +22,7 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
                      softmax_cross_entropy)
 from .fast import adam
+from .average import WeightAverage
 
 
 @dataclass
@@ -40,6 +42,7 @@ class InfoGANConfig:
     lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
     lambda_ent: float = 0.0      # weight of Q's mean category entropy on real images (docs/06-infogan.md)
     lambda_aug: float = 0.0      # weight of the consistency term: Q's category of a restyled real image (docs/06-infogan.md)
+    g_average: float = 0.0       # beta of the running average of G's weights used for sampling (0: off; tinygan/average.py)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
     lr_g: float = 1e-3           # Adam learning rate of G
     beta1: float = 0.5           # Adam beta1 (both optimisers)
@@ -72,6 +75,8 @@ class InfoGANConfig:
         for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent", "lambda_aug"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.g_average == 0 or 0 < self.g_average < 1):
+            raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
         if not self.noise_scale > 0:
             raise ValueError(f"noise_scale must be > 0, got {self.noise_scale}")
         for name in ("lr_d", "lr_g"):
@@ -233,6 +238,8 @@ class InfoGAN:
         self.opt_d = adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999), flat=self.d_flat)
         self.opt_g = adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999), flat=self.g_flat)
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
+        # beyond the paper: a running average of G's weights for sampling (updated by the training loop)
+        self.g_average = WeightAverage(self.g_flat, cfg.g_average) if cfg.g_average else None
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
@@ -357,6 +364,13 @@ class InfoGAN:
         out.update(self.g_step(real.shape[0]))
         return losses_to_host(out)
 
+    def sampling_weights(self, averaged=True):
+        """A context in which G computes with the weights used for sampling: the running
+        average when the model keeps one (and `averaged`), else the trained weights."""
+        if averaged and self.g_average is not None:
+            return self.g_average.swapped_in()
+        return contextlib.nullcontext()
+
     def classify(self, images, batch_size=500):
         """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
         was_training = self.trunk.training
@@ -395,6 +409,9 @@ class InfoGAN:
                     arrays.update((f"{opt_name}.{part}.{k}", a) for k, a in per_param.items())
         meta = {"config": self.cfg.to_dict(), "opt_d_t": self.opt_d.t, "opt_g_t": self.opt_g.t,
                 "rng": self.rng.bit_generator.state}
+        if self.g_average is not None:
+            arrays["G_average"] = backend.to_numpy(self.g_average.avg)
+            meta["g_average_t"] = self.g_average.t
         return arrays, meta
 
     def load_state_dict(self, arrays, meta):
@@ -414,6 +431,11 @@ class InfoGAN:
                 opt.load_state_dict({"t": meta[f"{opt_name}_t"],
                                      a: {k: arrays[f"{opt_name}.{a}.{k}"] for k in opt.params},
                                      b: {k: arrays[f"{opt_name}.{b}.{k}"] for k in opt.params}})
+            if self.g_average is not None:
+                if arrays["G_average"].shape != self.g_average.avg.shape:
+                    raise ValueError("G_average: checkpoint shape differs from the model's")
+                self.g_average.avg[...] = backend.asarray(arrays["G_average"], dtype=self.g_average.avg.dtype)
+                self.g_average.t = meta["g_average_t"]
         except KeyError as e:
             raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
         self.rng.bit_generator.state = meta["rng"]

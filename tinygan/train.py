@@ -167,6 +167,8 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
             idx = perm[k * train_cfg.batch_size:(k + 1) * train_cfg.batch_size]
             real = data[backend.asarray(idx)]
             losses = model.step(real)
+            if model.g_average is not None:
+                model.g_average.update()
             bad = [name for name, v in losses.items() if not math.isfinite(v)]
             if bad:
                 log.flush()

@@ -1,0 +1,75 @@
+"""Train the default MNIST model once while keeping several running averages of G's weights
+(betas given here), and measure the Fréchet distance of each against the trained weights.
+The averages never change training, so one run compares them all on one trajectory.
+
+    python benchmarks/average_betas.py --data-dir DIR --out runs/avg --seed 0 --betas 0.99 0.995 0.999
+
+Writes betas.json into --out: per beta, and for the trained weights, the Fréchet distance
+of 10,000 generated digits (docs/07-mnist.md explains the measure), plus the usual run.
+"""
+import argparse
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tinygan.average import WeightAverage
+from tinygan.data import load_mnist
+from tinygan.evaluate import digit_classifier, evaluate_mnist, frechet_distance, generated_digits, _pixels
+from tinygan.data import cache_dir, mnist_dir
+from tinygan.infogan import InfoGANConfig
+from tinygan.train import TrainConfig, train
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None, help="MNIST folder")
+    p.add_argument("--out", required=True, help="run folder (must not hold a run)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="default: train_mnist.py's")
+    p.add_argument("--betas", type=float, nargs="+", default=[0.99, 0.995, 0.999])
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="InfoGANConfig fields to change from train_mnist.py's defaults, e.g. lambda_aug=0")
+    args = p.parse_args()
+    defaults = runpy.run_path(str(EXAMPLES / "train_mnist.py"), run_name="not_main")
+    fields = dict(defaults["MNIST"], lambda_cont=defaults["DEFAULTS"]["lambda_cont"],
+                  lambda_aug=defaults["DEFAULTS"]["lambda_aug"])
+    for kv in args.set:
+        k, v = kv.split("=")
+        fields[k] = type(getattr(InfoGANConfig(), k))(v)
+    cfg = InfoGANConfig(**fields)
+    tcfg = TrainConfig(steps=args.steps or defaults["DEFAULTS"]["steps"], batch_size=defaults["DEFAULTS"]["batch_size"],
+                       seed=args.seed)
+    images, labels = load_mnist("train", args.data_dir)
+    test = load_mnist("test", args.data_dir)
+    x = (images.astype(np.float32) / 255.0)[:, None]
+    averages = {}
+
+    def on_step(model, step, out):
+        if not averages:
+            averages.update((b, WeightAverage(model.g_flat, b)) for b in args.betas)
+        for a in averages.values():
+            a.update()
+
+    model = train(cfg, tcfg, x, args.out, progress=False, on_step=on_step)
+    acc = evaluate_mnist(model, *test, args.out)["accuracy"]
+    clf, info = digit_classifier((images, labels), test, [mnist_dir(args.data_dir), cache_dir() / "mnist"], False)
+
+    def fd():
+        return frechet_distance(clf.features(_pixels(generated_digits(model, 10000, averaged=False))), info["test_stats"])
+
+    result = {"config": cfg.to_dict(), "seed": args.seed, "accuracy": acc, "floor": info["floor"],
+              "trained_weights": fd(), "averages": {}}
+    for b, a in averages.items():
+        with a.swapped_in():
+            result["averages"][str(b)] = fd()
+    (Path(args.out) / "betas.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

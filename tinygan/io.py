@@ -1,0 +1,141 @@
+"""Files: written atomically (a reader never sees half a file, a crash never leaves one),
+verified downloads, and the checks of every path a user gives, so that a bad path stops
+a script with one clear line before any work starts."""
+import hashlib
+import io
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+
+class PathError(ValueError):
+    """A path a user gave cannot be used: missing, the wrong kind, or not writable."""
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def atomic_write(path, data):
+    """Write bytes (or str, as UTF-8) to `path` through a temporary file in the same folder,
+    flushed to disk, then renamed over `path`: the old content or the new, never a mix."""
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_json(path, obj, indent=1):
+    """json.dumps(obj) written atomically."""
+    return atomic_write(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def atomic_save_npz(path, meta, **arrays):
+    """np.savez of the arrays plus a JSON `meta` dict (stored as the bytes of __meta__), atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    return atomic_write(path, buf.getvalue())
+
+
+def save_figure(fig, path, **kwargs):
+    """A matplotlib figure saved atomically (format from the path's suffix)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", **kwargs)
+    return atomic_write(path, buf.getvalue())
+
+
+# ----------------------------------------------------------------------------- downloads
+def verified_download(urls, check, target, timeout=30):
+    """Fetch from the first of `urls` whose content passes `check(payload) -> None or a
+    reason it fails`, and write it atomically to `target`. Raises OSError listing each
+    mirror's failure when none serves a good file. Returns target."""
+    target = Path(target)
+    failures = []
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                payload = r.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            failures.append(f"{url}: {getattr(e, 'reason', e)}")
+            continue
+        reason = check(payload)
+        if reason:
+            failures.append(f"{url}: {reason}")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(target, payload)
+    raise OSError("\n  ".join(failures) if failures else "no mirror to download from")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- user paths
+def check_out_dir(path, what="--out"):
+    """An output folder: an existing folder we can write into, or one we can create (its
+    nearest existing parent is a writable folder). Nothing is created here."""
+    p = Path(path)
+    if p.exists():
+        if not p.is_dir():
+            raise PathError(f"{what} {p} is a file, not a folder")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise PathError(f"{what} {p} is not writable")
+        return p
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PathError(f"{what} {p}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PathError(f"{what} {p} cannot be created: {parent} is not writable")
+    return p
+
+
+def check_in_file(path, what="--checkpoint"):
+    """An input file that must exist and be readable."""
+    p = Path(path)
+    if not p.exists():
+        raise PathError(f"{what} {p} does not exist")
+    if p.is_dir():
+        raise PathError(f"{what} {p} is a folder, not a file")
+    if not os.access(p, os.R_OK):
+        raise PathError(f"{what} {p} is not readable")
+    return p
+
+
+def check_in_dir(path, what="--data-dir"):
+    """An input folder given by the user: it must exist and be a folder."""
+    p = Path(path)
+    if not p.exists():
+        raise PathError(f"{what} {p} does not exist")
+    if not p.is_dir():
+        raise PathError(f"{what} {p} is a file, not a folder")
+    return p
+
+
+def writable_dir(candidates):
+    """The first of `candidates` that is, or can be made, a writable folder (created); None if none."""
+    for d in candidates:
+        if d is None:
+            continue
+        try:
+            check_out_dir(d, "cache")
+            Path(d).mkdir(parents=True, exist_ok=True)
+            return Path(d)
+        except (PathError, OSError):
+            continue
+    return None
