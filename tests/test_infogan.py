@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.infogan import InfoGAN, InfoGANConfig, balance_loss, entropy_loss, info_loss, sample_latent
+from tinygan.infogan import InfoGAN, InfoGANConfig, info_loss, sample_latent
+from tinygan.regularisers import Consistency
 
 TOL = 1e-6
 
@@ -44,11 +45,9 @@ def check(seq, analytic, loss, where):
             assert rel_error(analytic[k], num) < TOL, (where, k)
 
 
-@pytest.mark.parametrize("fixed_std,output,lambda_bal,lambda_ent",
-                         [(True, "sigmoid", 0.0, 0.0), (False, "tanh", 0.7, 0.0), (True, "sigmoid", 0.0, 1.3),
-                          (False, "sigmoid", 0.4, 0.9)])
-def test_d_loss_gradients(float64_layers, rng, fixed_std, output, lambda_bal, lambda_ent):
-    model = tiny_model(fixed_std=fixed_std, output=output, lambda_bal=lambda_bal, lambda_ent=lambda_ent)
+@pytest.mark.parametrize("fixed_std,output", [(True, "sigmoid"), (False, "tanh")])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
+    model = tiny_model(fixed_std=fixed_std, output=output)
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -66,14 +65,16 @@ def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""
     model = tiny_model(lambda_aug=0.7)
+    term = model.regularisers[0]
+    assert isinstance(term, Consistency) and term.weight == 0.7
     restyled = rng.random((5, 1, 8, 8))
     target = rng.dirichlet(np.ones(model.cfg.n_cat), 5)
     for m in (model.trunk, model.q_head):
         m.zero_grad()
-    model.consistency_loss_and_grads(restyled, target)
+    term.restyled_loss_and_grads(model, restyled, target)
     analytic = {name: {k: g.copy() for k, g in model.modules()[name].grads.items()} for name in ("trunk", "q_head")}
     for name, grads in analytic.items():
-        check(model.modules()[name], grads, lambda: 0.7 * model.consistency_loss_and_grads(restyled, target), name)
+        check(model.modules()[name], grads, lambda: 0.7 * term.restyled_loss_and_grads(model, restyled, target), name)
     assert np.all(model.d_head.grads["0.w"] == 0)                       # D's head plays no part
 
 
@@ -82,7 +83,7 @@ def test_d_step_with_consistency_uses_the_restyled_batch(rng):
     real = rng.random((6, 1, 8, 8)).astype(np.float32)
     with_aug = InfoGAN(cfg, seed=0).d_step(real)
     without = InfoGAN(tiny_cfg(), seed=0).d_step(real)
-    assert with_aug["cons"] > 0 and without["cons"] == 0
+    assert with_aug["cons"] > 0 and "cons" not in without
     assert with_aug["loss_d"] == pytest.approx(without["loss_d"] + with_aug["cons"], rel=1e-5)
 
 
@@ -134,6 +135,18 @@ def test_config_validation():
         tiny_cfg(lr_d=0).validate()
     with pytest.raises(ValueError, match="unknown"):
         InfoGANConfig.from_dict({"nope": 1})
+    # options removed since (docs/07-mnist.md): accepted when off, refused when they were used
+    assert InfoGANConfig.from_dict({"lambda_bal": 0.0, "noise_scale": 1.0, "n_cat": 5}).n_cat == 5
+    with pytest.raises(ValueError, match="no longer has.*lambda_ent"):
+        InfoGANConfig.from_dict({"lambda_ent": 0.5})
+
+
+def test_info_loss_weights_and_zero_continuous_weight(rng):
+    cfg = tiny_cfg(lambda_cont=0.0)
+    q = rng.standard_normal((5, cfg.q_dim))
+    cat, cont = rng.integers(0, cfg.n_cat, 5), rng.uniform(-1, 1, (5, cfg.n_cont))
+    loss0, dq0, parts = info_loss(q, cat, cont, cfg)
+    assert np.all(dq0[:, cfg.n_cat:] == 0) and loss0 == pytest.approx(cfg.lambda_cat * parts["cat"])
 
 
 def test_shapes_of_the_paper_models():
@@ -149,60 +162,6 @@ def test_shapes_of_the_paper_models():
         assert model.q_head.forward(h).shape == (2, cfg.q_dim)
 
 
-def test_balance_loss(rng):
-    z = rng.standard_normal((7, 4)) * 2
-    loss, dz = balance_loss(z)
-    s = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    pbar = s.mean(0)
-    assert loss == pytest.approx(np.sum(pbar * np.log(pbar * 4)), rel=1e-12)  # KL(pbar || uniform)
-    assert rel_error(dz, numeric_grad(lambda v: balance_loss(v)[0], z)) < TOL
-    # zero for a balanced batch, large when every sample picks the same category
-    assert balance_loss(np.log(np.eye(4) + 1e-9))[0] == pytest.approx(0, abs=1e-6)
-    assert balance_loss(np.tile([10.0, 0, 0, 0], (5, 1)))[0] > 1.3
-
-
-def test_entropy_loss(rng):
-    z = rng.standard_normal((7, 4)) * 2
-    loss, dz = entropy_loss(z)
-    s = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    assert loss == pytest.approx(-np.mean(np.sum(s * np.log(s), axis=1)), rel=1e-12)
-    assert rel_error(dz, numeric_grad(lambda v: entropy_loss(v)[0], z)) < TOL
-    # log K when Q cannot tell, near zero when every image is clearly in one category
-    assert entropy_loss(np.zeros((3, 4)))[0] == pytest.approx(np.log(4), rel=1e-12)
-    assert entropy_loss(np.tile([30.0, 0, 0, 0], (5, 1)))[0] < 1e-10
-    # large logits stay finite (computed through log-softmax)
-    loss, dz = entropy_loss(np.array([[1e4, -1e4, 0.0]]))
-    assert np.isfinite(loss) and np.all(np.isfinite(dz))
-
-
-def test_cont_warmup(rng):
-    model = InfoGAN(tiny_cfg(lambda_cont=0.4, cont_warmup=10), seed=0)
-    assert model.lambda_cont_now() == 0.0
-    model.step(rng.random((4, 1, 8, 8)).astype(np.float32))
-    assert model.lambda_cont_now() == pytest.approx(0.04)
-    model.opt_d.t = 5
-    assert model.lambda_cont_now() == pytest.approx(0.2)
-    model.opt_d.t = 25
-    assert model.lambda_cont_now() == pytest.approx(0.4)
-    assert InfoGAN(tiny_cfg(lambda_cont=0.4), seed=0).lambda_cont_now() == 0.4
-    # with weight 0 the continuous codes get no gradient and add nothing to the loss
-    cfg = tiny_cfg(lambda_cont=0.4)
-    q = rng.standard_normal((5, cfg.q_dim))
-    cat, cont = rng.integers(0, cfg.n_cat, 5), rng.uniform(-1, 1, (5, cfg.n_cont))
-    loss0, dq0, parts = info_loss(q, cat, cont, cfg, lambda_cont=0.0)
-    assert np.all(dq0[:, cfg.n_cat:] == 0) and loss0 == pytest.approx(cfg.lambda_cat * parts["cat"])
-
-
-def test_noise_scale(rng):
-    cfg = InfoGANConfig(n_noise=500, noise_scale=0.1)
-    a, _, _ = sample_latent(cfg, 200, np.random.default_rng(3))
-    b, _, _ = sample_latent(InfoGANConfig(n_noise=500), 200, np.random.default_rng(3))
-    assert np.allclose(a[:, :500], 0.1 * b[:, :500], atol=1e-7)        # z scaled
-    assert np.array_equal(a[:, 500:], b[:, 500:])                       # codes untouched
-    with pytest.raises(ValueError, match="noise_scale"):
-        InfoGANConfig(noise_scale=0.0).validate()
-
-
 def test_float32_throughout_a_training_step(rng, monkeypatch):
     """float64 must never slip in (it halves GEMM speed): every upstream gradient that
     reaches a layer is float32, and after a step every parameter, gradient, buffer, Adam
@@ -214,7 +173,7 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
             seen.append(dy.dtype)
             return _f(dy, *a, **k)
         monkeypatch.setattr(L, name, spy)
-    model = InfoGAN(tiny_cfg(lambda_bal=1.0, lambda_ent=1.0, fixed_std=False), seed=0)
+    model = InfoGAN(tiny_cfg(lambda_aug=1.0, fixed_std=False), seed=0)
     model.step(rng.random((6, 1, 8, 8)).astype(np.float32))
     assert len(seen) > 20 and set(seen) == {np.dtype(np.float32)}
     for m in model.modules().values():

@@ -158,7 +158,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     text = capsys.readouterr().out
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
-                 "--resume", "--overwrite", "--noise-scale", "--cont-warmup", "--lambda-ent", "--eval-every",
+                 "--resume", "--overwrite", "--lambda-aug", "--eval-every",
                  "--fidelity-n", "--g-average"]:
         assert flag in text
 

@@ -56,18 +56,10 @@ def training_parser(description, defaults):
     p.add_argument("--n-cont", type=nonneg_int, default=d["n_cont"], help="number of continuous codes")
     p.add_argument("--n-noise", type=nonneg_int, default=d["n_noise"], help="dimension of the noise vector z")
     p.add_argument("--noise", choices=["uniform", "normal"], default=d["noise"], help="distribution of z")
-    p.add_argument("--noise-scale", type=positive_float, default=d["noise_scale"],
-                   help="multiply z by this: below 1, z varies the first layer less than the codes do")
     p.add_argument("--learned-std", action="store_true",
                    help="Q predicts a log-std for each continuous code (default: fixed std 1, the MSE form)")
     p.add_argument("--lambda-cat", type=nonneg_float, default=d["lambda_cat"], help="weight of the categorical information loss")
     p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
-    p.add_argument("--cont-warmup", type=nonneg_int, default=d["cont_warmup"],
-                   help="steps over which the continuous weight rises linearly from 0 to --lambda-cont (0: full weight from the start)")
-    p.add_argument("--lambda-bal", type=nonneg_float, default=d["lambda_bal"],
-                   help="weight of the term that keeps Q's categories on real images as balanced as the prior (0: off)")
-    p.add_argument("--lambda-ent", type=nonneg_float, default=d["lambda_ent"],
-                   help="weight of Q's mean category entropy on real images: pushes each real image clearly into one category (0: off)")
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
                         "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
@@ -87,10 +79,9 @@ def training_parser(description, defaults):
 def configs_from_args(args, fixed):
     """(InfoGANConfig, TrainConfig) from parsed flags; `fixed` holds the data set's own fields."""
     model_cfg = InfoGANConfig(
-        n_noise=args.n_noise, noise=args.noise, noise_scale=args.noise_scale, n_cat=args.n_cat,
+        n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
-        lambda_cont=args.lambda_cont, cont_warmup=args.cont_warmup, lambda_bal=args.lambda_bal,
-        lambda_ent=args.lambda_ent, lambda_aug=args.lambda_aug, g_average=args.g_average, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+        lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()

@@ -10,17 +10,15 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 """
 import contextlib
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from . import backend
-from .augment import restyle
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
                      Reshape, Sequential, Sigmoid, Tanh)
-from .losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, log_softmax,
-                     softmax_cross_entropy)
+from . import losses, regularisers
+from .losses import bce_with_logits
 from .fast import adam
 from .average import WeightAverage
 
@@ -32,27 +30,32 @@ class InfoGANConfig:
     output: str = "sigmoid"      # G's last activation: "sigmoid" (data in [0, 1]) or "tanh" ([-1, 1])
     n_noise: int = 62            # incompressible noise z
     noise: str = "uniform"       # distribution of z: "uniform" on [-1, 1] or "normal"
-    noise_scale: float = 1.0     # z is multiplied by this (docs/07-mnist.md: how loud z is next to the codes)
     n_cat: int = 10              # categories of the one categorical code
     n_cont: int = 2              # continuous codes, uniform on [-1, 1]
     fixed_std: bool = True       # Q's continuous posterior: N(mean, 1) (True) or N(mean, exp(log_std)^2)
     lambda_cat: float = 1.0      # weight of the categorical information term
     lambda_cont: float = 1.0     # weight of the continuous information term
-    cont_warmup: int = 0         # steps over which that weight rises linearly from 0 (docs/07-mnist.md)
-    lambda_bal: float = 0.0      # weight of the category-balance term on real images (docs/06-infogan.md)
-    lambda_ent: float = 0.0      # weight of Q's mean category entropy on real images (docs/06-infogan.md)
-    lambda_aug: float = 0.0      # weight of the consistency term: Q's category of a restyled real image (docs/06-infogan.md)
-    g_average: float = 0.0       # beta of the running average of G's weights used for sampling (0: off; tinygan/average.py)
     lr_d: float = 2e-4           # Adam learning rate of D, the trunk and Q
     lr_g: float = 1e-3           # Adam learning rate of G
     beta1: float = 0.5           # Adam beta1 (both optimisers)
     slope: float = 0.1           # leaky ReLU negative slope
     width: int = 64              # channels of the first conv (the second has 2 * width)
     fc: int = 1024               # width of the fully connected layers
+    # beyond the papers (docs/07-mnist.md measures each):
+    lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
+    g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
+
+    # options of earlier versions, measured no better and removed (docs/07-mnist.md), with
+    # the value that meant "off": a checkpoint that used one of them cannot be rebuilt
+    REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0}
 
     @classmethod
     def from_dict(cls, d):
         names = {f.name for f in fields(cls)}
+        used = {k: d[k] for k in cls.REMOVED if k in d and d[k] != cls.REMOVED[k]}
+        if used:
+            raise ValueError(f"made with options this version no longer has: {used} (docs/07-mnist.md)")
+        d = {k: v for k, v in d.items() if k not in cls.REMOVED}
         unknown = set(d) - names
         if unknown:
             raise ValueError(f"unknown InfoGAN config keys: {sorted(unknown)}")
@@ -69,16 +72,14 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("n_noise", "n_cont", "cont_warmup"):
+        for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont", "lambda_bal", "lambda_ent", "lambda_aug"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_aug"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.g_average == 0 or 0 < self.g_average < 1):
             raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
-        if not self.noise_scale > 0:
-            raise ValueError(f"noise_scale must be > 0, got {self.noise_scale}")
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -128,12 +129,10 @@ def build_q_head(cfg):
 
 # ----------------------------------------------------------------------------- latent codes
 def sample_noise(cfg, n, rng):
-    """n noise vectors z (n, n_noise), float64: uniform on [-1, 1] or standard normal, times noise_scale."""
+    """n noise vectors z (n, n_noise), float64: uniform on [-1, 1] or standard normal."""
     if cfg.noise == "uniform":
-        z = rng.uniform(-1, 1, (n, cfg.n_noise))
-    else:
-        z = rng.standard_normal((n, cfg.n_noise))
-    return cfg.noise_scale * z
+        return rng.uniform(-1, 1, (n, cfg.n_noise))
+    return rng.standard_normal((n, cfg.n_noise))
 
 
 def sample_latent(cfg, n, rng, cat=None, cont=None):
@@ -150,63 +149,11 @@ def sample_latent(cfg, n, rng, cat=None, cont=None):
     return latent, cat, cont.astype(np.float32)
 
 
-def info_loss(q_out, cat, cont, cfg, lambda_cont=None):
-    """The information terms: lambda_cat * CE(Q's categorical, c) + lambda_cont * NLL(c' | Q).
-    lambda_cont defaults to cfg.lambda_cont (the model passes the warm-up's current value).
-
-    q_out (N, q_dim) = [cat logits (n_cat) | means (n_cont) | log-stds (n_cont), if learned].
-    Minimising CE is maximising E[log Q(c|x)], InfoGAN's lower bound on I(c; G(z, c)) minus H(c).
-    Returns (loss, dq_out (N, q_dim), parts) with parts = {"cat": CE, "cont": NLL}.
-    """
-    xp = backend.get_array_module(q_out)
-    K, M = cfg.n_cat, cfg.n_cont
-    logits, mean = q_out[:, :K], q_out[:, K:K + M]                               # (N, K), (N, M)
-    ce, dlogits = softmax_cross_entropy(logits, cat)
-    dq = xp.zeros_like(q_out)
-    dq[:, :K] = cfg.lambda_cat * dlogits
-    lam = cfg.lambda_cont if lambda_cont is None else lambda_cont
-    nll = 0.0
-    if M:
-        if cfg.fixed_std:
-            nll, _, dmean = gaussian_nll_fixed_std(cont, mean)
-        else:
-            nll, _, dmean, dlog_std = gaussian_nll(cont, mean, q_out[:, K + M:])
-            dq[:, K + M:] = lam * dlog_std
-        dq[:, K:K + M] = lam * dmean
-    return cfg.lambda_cat * ce + lam * nll, dq, {"cat": ce, "cont": nll}
-
-
-def balance_loss(logits):
-    """KL(pbar || uniform) = log K - H(pbar), pbar = mean_n softmax(logits_n): how far the
-    batch's average category distribution is from the uniform prior of the code.
-
-    logits (N, K). With s = softmax(logits):
-        dL/dlogits[n, i] = (1/N) s[n, i] (log pbar[i] - sum_k s[n, k] log pbar[k])
-    Returns (loss, dlogits (N, K)). Derivation: docs/06-infogan.md.
-    """
-    xp = backend.get_array_module(logits)
-    N, K = logits.shape
-    s = xp.exp(log_softmax(logits))                                     # (N, K)
-    pbar = s.mean(axis=0)                                               # (K,)
-    log_pbar = xp.log(xp.maximum(pbar, 1e-30))
-    loss = math.log(K) + (pbar * log_pbar).sum()
-    dlogits = s * (log_pbar - (s * log_pbar).sum(axis=1, keepdims=True)) / N
-    return loss, dlogits
-
-
-def entropy_loss(logits):
-    """mean_n H(softmax(logits_n)): how unsure Q is, on average, of each image's category.
-    Low when every image falls clearly into one category.
-
-    logits (N, K). With s = softmax(logits) and H_n = -sum_k s[n, k] log s[n, k]:
-        dH_n/dlogits[n, i] = -s[n, i] (log s[n, i] + H_n),   divided by N for the mean.
-    Returns (loss, dlogits (N, K)). Derivation: docs/06-infogan.md.
-    """
-    N, _ = logits.shape
-    log_s = log_softmax(logits)                                         # (N, K)
-    s = backend.get_array_module(logits).exp(log_s)
-    H = -(s * log_s).sum(axis=1, keepdims=True)                         # (N, 1)
-    return H.mean(), -s * (log_s + H) / N
+def info_loss(q_out, cat, cont, cfg):
+    """The information terms for Q's output on generated images: losses.info_loss with the
+    config's sizes and weights. Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL})."""
+    return losses.info_loss(q_out, cat, cont, cfg.n_cat, cfg.n_cont, cfg.lambda_cat, cfg.lambda_cont,
+                            cfg.fixed_std)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -240,6 +187,8 @@ class InfoGAN:
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
         # beyond the paper: a running average of G's weights for sampling (updated by the training loop)
         self.g_average = WeightAverage(self.g_flat, cfg.g_average) if cfg.g_average else None
+        # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
+        self.regularisers = regularisers.from_config(cfg)
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
@@ -251,14 +200,6 @@ class InfoGAN:
     def eval(self):
         for m in self.modules().values():
             m.eval()
-
-    def lambda_cont_now(self):
-        """The continuous codes' weight at this step: lambda_cont * min(1, t / cont_warmup), with t
-        the number of D updates made so far (saved with the optimiser, so a resumed run agrees).
-        Without the continuous term at first, the categories form before the continuous codes
-        can claim the differences between digits (docs/07-mnist.md)."""
-        w = self.cfg.cont_warmup
-        return self.cfg.lambda_cont * (min(1.0, self.opt_d.t / w) if w else 1.0)
 
     def generate(self, latent):
         """Images from host latent vectors (n, latent_dim), on the active backend."""
@@ -277,57 +218,19 @@ class InfoGAN:
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
-        dh = self.d_head.backward(dlogit)
-        bal = ent = cons = 0.0
-        xp = backend.get_array_module(h)
-        if cfg.lambda_bal or cfg.lambda_ent or cfg.lambda_aug:  # Q's categories on real images (docs/06-infogan.md)
-            logits = self.q_head.forward(h)[:, :cfg.n_cat]                # (N, n_cat)
-            if cfg.lambda_aug:  # Q's categories of the originals: the consistency target, held fixed
-                target = xp.exp(log_softmax(logits))
-            if cfg.lambda_bal or cfg.lambda_ent:
-                dlogits = xp.zeros_like(logits)
-                if cfg.lambda_bal:  # as balanced as the prior
-                    bal, dbal = balance_loss(logits)
-                    dlogits += cfg.lambda_bal * dbal
-                if cfg.lambda_ent:  # each image clearly in one category
-                    ent, dent = entropy_loss(logits)
-                    dlogits += cfg.lambda_ent * dent
-                dh = dh + self.q_head.backward(self._from_cat_logits(dlogits))
-        self.trunk.backward(dh, need_input_grad=False)                # no d(image) needed
-        if cfg.lambda_aug:  # the same digit in another hand: the same category
-            restyled = restyle(real, self.rng)                        # on real's device
-            cons = self.consistency_loss_and_grads(restyled, target)
+        self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
+        extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
-                                     self.lambda_cont_now())
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
-        return {"loss_d": (loss_real + loss_fake + info + cfg.lambda_bal * bal + cfg.lambda_ent * ent
-                           + cfg.lambda_aug * cons),
-                "d_real": loss_real, "d_fake": loss_fake, "info_d": info, "ce_d": parts["cat"],
-                "nll_d": parts["cont"], "bal": bal, "ent": ent, "cons": cons}
-
-    def consistency_loss_and_grads(self, restyled, target):
-        """CE(target, Q's categories of the restyled images) = -mean_n sum_k target_nk log q_nk,
-        the target (Q's categories of the originals) held fixed; adds lambda_aug times its
-        gradient, softmax(z) - target per image (divided by N), to the trunk's and Q head's
-        grads. Returns the CE."""
-        cfg = self.cfg
-        h = self.trunk.forward(restyled)                                  # (N, fc)
-        q_out = self.q_head.forward(h)
-        cons, dlogits = softmax_cross_entropy(q_out[:, :cfg.n_cat], target)
-        self.trunk.backward(self.q_head.backward(self._from_cat_logits(cfg.lambda_aug * dlogits)),
-                            need_input_grad=False)
-        return cons
-
-    def _from_cat_logits(self, dlogits):
-        """dL/dq_out for a loss that reads only Q's categorical logits: (N, n_cat) -> (N, q_dim),
-        zero for the continuous codes' outputs."""
-        dq = backend.get_array_module(dlogits).zeros((dlogits.shape[0], self.cfg.q_dim), dtype=dlogits.dtype)
-        dq[:, :self.cfg.n_cat] = dlogits
-        return dq
+        loss_d = loss_real + loss_fake + info
+        for r in self.regularisers:
+            loss_d = loss_d + r.weight * extra[r.name]
+        return {"loss_d": loss_d, "d_real": loss_real, "d_fake": loss_fake, "info_d": info,
+                "ce_d": parts["cat"], "nll_d": parts["cont"], **extra}
 
     def g_loss_and_grads(self, latent, cat, cont):
         """L_G for a batch of latents; leaves dL_G/dparam in G's grads (zeroed first).
@@ -337,8 +240,7 @@ class InfoGAN:
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
-                                     self.lambda_cont_now())
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
         self.G.backward(dfake)

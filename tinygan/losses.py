@@ -94,3 +94,31 @@ def gaussian_nll_fixed_std(x, mean, std=1.0):
     loss = 0.5 * (diff * diff).sum() / (std * std * N) + D * (math.log(std) + _HALF_LOG_2PI)
     dx = diff / (std * std * N)
     return loss, dx, -dx
+
+
+def info_loss(q_out, cat, cont, n_cat, n_cont, lambda_cat=1.0, lambda_cont=1.0, fixed_std=True):
+    """InfoGAN's information terms: lambda_cat * CE(Q's categorical, c) + lambda_cont * NLL(c' | Q).
+
+    q_out (N, n_cat + n_cont [+ n_cont]) = [cat logits | means | log-stds, when not fixed_std];
+    cat (N,) the categories drawn; cont (N, n_cont) the continuous codes drawn.
+    Minimising CE is maximising E[log Q(c|x)], InfoGAN's lower bound on I(c; G(z, c)) minus
+    H(c) (docs/06-infogan.md). The gradient is each term's own (softmax - onehot for the
+    logits; -(c' - mean) for the means with std 1; -u / sigma and 1 - u^2 with a learned
+    std), times its weight, in the columns it came from.
+    Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL}).
+    """
+    xp = get_array_module(q_out)
+    K, M = n_cat, n_cont
+    ce, dlogits = softmax_cross_entropy(q_out[:, :K], cat)
+    dq = xp.zeros_like(q_out)
+    dq[:, :K] = lambda_cat * dlogits
+    nll = 0.0
+    if M:
+        mean = q_out[:, K:K + M]                                           # (N, M)
+        if fixed_std:
+            nll, _, dmean = gaussian_nll_fixed_std(cont, mean)
+        else:
+            nll, _, dmean, dlog_std = gaussian_nll(cont, mean, q_out[:, K + M:])
+            dq[:, K + M:] = lambda_cont * dlog_std
+        dq[:, K:K + M] = lambda_cont * dmean
+    return lambda_cat * ce + lambda_cont * nll, dq, {"cat": ce, "cont": nll}
