@@ -55,17 +55,18 @@ def test_rel_error():
 
 
 def test_parallel_for_covers_the_range_once_and_reraises(monkeypatch):
-    monkeypatch.setattr(backend, "_threads", 3)
-    monkeypatch.setattr(backend, "_pool", None)
+    from tinygan import threads
+    monkeypatch.setattr(threads, "_threads", 3)
+    monkeypatch.setattr(threads, "_pool", None)
     hits = np.zeros(1000, int)
 
     def mark(i0, i1):
         hits[i0:i1] += 1
-    backend.parallel_for(mark, 1000)
+    threads.parallel_for(mark, 1000)
     assert np.all(hits == 1)
 
     def fail(i0, i1):
         if i0 > 0:
             raise ValueError("worker failed")
     with pytest.raises(ValueError, match="worker failed"):
-        backend.parallel_for(fail, 1000)
+        threads.parallel_for(fail, 1000)

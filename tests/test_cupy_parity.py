@@ -4,9 +4,8 @@ CuPy where a CUDA GPU is (skipped cleanly elsewhere)."""
 import numpy as np
 import pytest
 
-from tinygan import backend
+from tinygan import backend, conv, fast
 from tinygan.batchnorm import batchnorm_backward, batchnorm_forward
-from tinygan.conv import conv2d_backward, conv2d_forward, conv_transpose2d_backward, conv_transpose2d_forward
 from tinygan.losses import bce_with_logits, gaussian_nll, softmax_cross_entropy
 from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
@@ -40,15 +39,17 @@ def test_linear(cupy_backend, rng):
          rng.standard_normal((300, 50)), rng.standard_normal(50))
 
 
+@pytest.mark.parametrize("form", [conv, fast], ids=["plain", "fast"])
 @pytest.mark.parametrize("C,F,H,K,s,p", [(1, 64, 28, 4, 2, 1), (64, 128, 14, 4, 2, 1), (3, 5, 9, 3, 1, 1)])
-def test_conv2d(cupy_backend, rng, C, F, H, K, s, p):
-    both(cupy_backend, lambda x, w, b: conv2d_forward(x, w, b, s, p), conv2d_backward, rng,
+def test_conv2d(cupy_backend, rng, form, C, F, H, K, s, p):
+    both(cupy_backend, lambda x, w, b: form.conv2d_forward(x, w, b, s, p), form.conv2d_backward, rng,
          rng.standard_normal((8, C, H, H)), rng.standard_normal((F, C, K, K)) * 0.1, rng.standard_normal(F))
 
 
+@pytest.mark.parametrize("form", [conv, fast], ids=["plain", "fast"])
 @pytest.mark.parametrize("C,F,H,K,s,p", [(128, 64, 7, 4, 2, 1), (64, 1, 14, 4, 2, 1), (3, 5, 5, 3, 1, 0)])
-def test_conv_transpose2d(cupy_backend, rng, C, F, H, K, s, p):
-    both(cupy_backend, lambda x, w, b: conv_transpose2d_forward(x, w, b, s, p), conv_transpose2d_backward, rng,
+def test_conv_transpose2d(cupy_backend, rng, form, C, F, H, K, s, p):
+    both(cupy_backend, lambda x, w, b: form.conv_transpose2d_forward(x, w, b, s, p), form.conv_transpose2d_backward, rng,
          rng.standard_normal((8, C, H, H)), rng.standard_normal((C, F, K, K)) * 0.1, rng.standard_normal(F))
 
 

@@ -4,11 +4,11 @@ threaded passes run), and transposed or strided inputs (as the conv ops hand the
 import numpy as np
 import pytest
 
-from tinygan import backend, batchnorm, fast, ops, optim
+from tinygan import backend, batchnorm, conv, fast, ops, optim, threads
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
 DTYPES = [np.float32, np.float64]
-# (N, C, H, W) activations: small; larger than one block (backend.BLOCK values)
+# (N, C, H, W) activations: small; larger than one block (threads.BLOCK values)
 SHAPES = [(4, 8, 5, 5), (4, 64, 40, 48)]
 LAYOUTS = ["contiguous", "nchw_view_of_nhwc", "strided"]
 
@@ -28,7 +28,7 @@ def close(a, b, dtype):
 
 
 def test_a_large_shape_spans_several_blocks():
-    assert np.prod(SHAPES[1]) > 3 * backend.BLOCK
+    assert np.prod(SHAPES[1]) > 3 * threads.BLOCK
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -90,7 +90,7 @@ def test_adam(rng, dtype, flat):
     """FastAdam (stored sums, blocked passes; over one flat buffer or per parameter) against
     the plain optim.Adam, on parameters of several shapes, one larger than a block, one
     Fortran-ordered, one transposed."""
-    shapes = {"big": (3 * backend.BLOCK + 7,), "w": (5, 7), "b": (7,)}
+    shapes = {"big": (3 * threads.BLOCK + 7,), "w": (5, 7), "b": (7,)}
     init = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
     plain_p = {k: v.copy() for k, v in init.items()}
     plain_p["w"] = np.asfortranarray(plain_p["w"])
@@ -164,3 +164,87 @@ def test_sigmoid_gpu_form(cupy_backend):
     backend.set_backend("numpy")
     assert np.all(np.isfinite(y)) and y.min() >= 0 and y.max() <= 1
     np.testing.assert_allclose(y, ops.sigmoid(x.astype(np.float64)), rtol=1e-6, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- conv and linear
+CONVS = [  # (N, C, H, F, K, stride, padding): C below and above the col2im switch (16), odd sizes
+    (3, 1, 28, 8, 4, 2, 1), (2, 3, 9, 5, 3, 1, 1), (4, 20, 14, 16, 4, 2, 1), (2, 17, 7, 6, 3, 2, 0),
+    (16, 64, 14, 32, 4, 2, 1)]
+
+
+def conv_input(rng, shape, dtype, layout):
+    return array(rng, shape, dtype, layout)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("N,C,H,F,K,s,p", CONVS)
+def test_conv2d(rng, dtype, layout, N, C, H, F, K, s, p):
+    x = conv_input(rng, (N, C, H, H), dtype, layout)
+    w, b = rng.standard_normal((F, C, K, K)).astype(dtype), rng.standard_normal(F).astype(dtype)
+    y_fast, c_fast = fast.conv2d_forward(x, w, b, s, p)
+    y_plain, c_plain = conv.conv2d_forward(x, w, b, s, p)
+    np.testing.assert_array_equal(y_fast, y_plain)          # the same gather, the same product
+    dy = conv_input(rng, y_plain.shape, dtype, LAYOUTS[(LAYOUTS.index(layout) + 1) % 3])
+    for a, b_ in zip(fast.conv2d_backward(dy, c_fast), conv.conv2d_backward(dy, c_plain)):
+        close(a, b_.astype(np.float64), dtype)                # col2im and bias sums: other order
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("N,C,H,F,K,s,p", CONVS)
+def test_conv_transpose2d(rng, dtype, layout, N, C, H, F, K, s, p):
+    x = conv_input(rng, (N, F, H // 2 + 1, H // 2 + 1), dtype, layout)   # F in, C out
+    w, b = rng.standard_normal((F, C, K, K)).astype(dtype), rng.standard_normal(C).astype(dtype)
+    y_fast, c_fast = fast.conv_transpose2d_forward(x, w, b, s, p)
+    y_plain, c_plain = conv.conv_transpose2d_forward(x, w, b, s, p)
+    close(y_fast, y_plain.astype(np.float64), dtype)
+    dy = conv_input(rng, y_plain.shape, dtype, LAYOUTS[(LAYOUTS.index(layout) + 2) % 3])
+    for a, b_ in zip(fast.conv_transpose2d_backward(dy, c_fast), conv.conv_transpose2d_backward(dy, c_plain)):
+        close(a, b_.astype(np.float64), dtype)
+
+
+@pytest.mark.parametrize("need_dw,need_dx", [(True, True), (True, False), (False, True)])
+def test_conv_backward_skips_what_is_not_needed(rng, need_dw, need_dx):
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for form in (fast, conv):
+        _, cache = form.conv2d_forward(x, w, b, 1, 1)
+        dx, dw, db = form.conv2d_backward(np.ones((2, 4, 6, 6)), cache, need_dw, need_dx)
+        assert (dx is None) != need_dx and (dw is None) != need_dw and (db is None) != need_dw
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_col2im_pad_pieces(rng, dtype):
+    x = rng.standard_normal((5, 9, 11, 20)).astype(dtype)
+    np.testing.assert_array_equal(fast.pad(x, 2), conv.pad(x, 2))
+    cols = fast.im2col(conv.pad(x, 1), 4, 3, 2, 4, 6)
+    np.testing.assert_array_equal(cols, conv.im2col(conv.pad(x, 1), 4, 3, 2, 4, 6))
+    for C in (3, 20):                                       # the per-offset and the window-class forms
+        c = rng.standard_normal((4, 5, 6, 4, 3, C)).astype(dtype)
+        close(fast.col2im(c, 12, 13, 2), conv.col2im(c.astype(np.float64), 12, 13, 2), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_backward_into_the_gradient(rng, dtype):
+    x, w = rng.standard_normal((32, 50)).astype(dtype), rng.standard_normal((50, 7)).astype(dtype)
+    dy = rng.standard_normal((32, 7)).astype(dtype)
+    _, cache = ops.linear_forward(x, w, np.zeros(7, dtype))
+    out = np.full((50, 7), np.nan, dtype)
+    dx, dw, db = fast.linear_backward(dy, cache, dw_out=out)
+    assert dw is out
+    for a, b in zip((dx, dw, db), ops.linear_backward(dy, cache)):
+        close(a, b.astype(np.float64), dtype)
+
+
+def test_the_switch_runs_the_plain_conv(monkeypatch, rng):
+    calls, plain = [], conv.conv2d_forward
+    monkeypatch.setattr(conv, "conv2d_forward", lambda *a: calls.append(1) or plain(*a))
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    fast.conv2d_forward(x, w, b, 1, 1)
+    assert calls == []
+    backend.set_fast(False)
+    try:
+        fast.conv2d_forward(x, w, b, 1, 1)
+    finally:
+        backend.set_fast(True)
+    assert calls == [1]

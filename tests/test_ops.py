@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinygan import backend
+from tinygan import threads, backend
 from tinygan.gradcheck import numeric_grad, rel_error
 from tinygan import fast
 from tinygan.fast import column_sums
@@ -89,7 +89,7 @@ def test_reshape_grads(rng):
 def test_relus_on_large_arrays_in_any_layout(rng, layout_dy):
     """Above one block the fast passes run block by block over threads; every memory layout
     of the upstream gradient must give the plain-form result."""
-    assert 3 * 48 * 40 * 24 > backend.BLOCK  # more than one block
+    assert 3 * 48 * 40 * 24 > threads.BLOCK  # more than one block
     x = rng.standard_normal((3, 48, 40, 24)).astype(np.float32).transpose(0, 3, 1, 2)  # NCHW view of NHWC
     g = rng.standard_normal((3, 24, 48, 40)).astype(np.float32)
     dy = {"same": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), "nchw": g,

@@ -105,8 +105,8 @@ def test_mismatched_params_and_grads():
 
 def test_adam_on_a_parameter_of_several_blocks(rng):
     """Above one block the update runs block by block over threads, moments updated in place."""
-    from tinygan import backend
-    n = 3 * backend.BLOCK + 5
+    from tinygan import threads, backend
+    n = 3 * threads.BLOCK + 5
     p0 = rng.standard_normal(n)
     gs = [rng.standard_normal(n) for _ in range(3)]
     params, grads = {"w": p0.copy()}, {"w": np.zeros(n)}

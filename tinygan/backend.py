@@ -9,7 +9,6 @@ samples, batch order) are drawn on the host from a NumPy Generator and then
 moved to the active backend, so a seed gives the same run on NumPy and CuPy.
 """
 import os
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -169,68 +168,3 @@ def seed(s):
 def rng():
     """The host NumPy Generator that layers draw their initial weights from."""
     return _rng
-
-
-# ----------------------------------------------------------------------------- CPU threads
-# NumPy runs elementwise work and copies on one core, but releases the GIL while it does,
-# so memory-bound loops (im2col, col2im, Adam) split over threads use every core.
-_threads = max(1, int(os.environ.get("TINYGAN_THREADS", os.cpu_count() or 1)))
-_pool = None
-
-
-def parallel_for(fn, n, min_size=1):
-    """Run fn(start, stop) over range(n) split into one contiguous part per CPU thread.
-    Runs fn(0, n) directly on the GPU backend, with one thread, or when n < 2 * min_size."""
-    global _pool
-    parts = min(_threads, n // max(min_size, 1))
-    if parts < 2 or _name != "numpy":
-        fn(0, n)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="tinygan")
-    bounds = [n * i // parts for i in range(parts + 1)]
-    futures = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
-    try:
-        fn(bounds[0], bounds[1])  # the first part on this thread, which would otherwise only wait
-    finally:
-        wait(futures)
-    for f in futures:
-        f.result()  # re-raises a worker's exception here
-
-
-BLOCK = 1 << 17  # values per block of blocked(): 512 KiB of float32; three fit in a 2 MiB L2 cache
-
-
-def _flat(a):
-    """A 1-D view of a's memory in address order, or None when a has gaps (not dense)."""
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])   # axes, outermost in memory first
-    t = a.transpose(order)
-    return t.reshape(-1) if t.flags.c_contiguous else None
-
-
-def blocked(fn, out, *ins):
-    """Call fn(out_block, *in_blocks) on matching blocks of `out` and `ins` (same shape);
-    fn writes out_block in place: an elementwise op run block by block, so that its several
-    passes happen while a block is in cache, the blocks shared out over CPU threads.
-    An input laid out like `out` is passed as views of itself, so fn may update it in place
-    too (Adam's moments); one laid out differently is first copied into out's layout (one
-    pass), and changes fn makes to that copy are not kept.
-    Plain form, and what runs on the GPU or when `out` has gaps: fn(out, *ins).
-    """
-    flat_out = _flat(out) if _name == "numpy" else None
-    if flat_out is None or flat_out.size <= BLOCK:
-        fn(out, *ins)
-        return
-    flats = [flat_out]
-    for a in ins:
-        if a.strides != out.strides:
-            a_like = _xp.empty_like(out)
-            a_like[...] = a
-            a = a_like
-        flats.append(_flat(a))
-    n = flat_out.size
-
-    def run(b0, b1):                                              # blocks b0..b1-1, one thread
-        for s in range(b0 * BLOCK, min(b1 * BLOCK, n), BLOCK):
-            fn(*(f[s:s + BLOCK] for f in flats))
-    parallel_for(run, -(-n // BLOCK))

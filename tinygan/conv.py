@@ -1,21 +1,21 @@
 """2-D convolution and transposed convolution, as im2col + one matrix product.
 
-Both ops take and return NCHW arrays. Inside, they work channels-last (NHWC):
-then im2col and its adjoint col2im copy whole contiguous channel vectors per
-kernel offset, which is several times faster than the NCHW form, and the GEMM
-result reshapes to NHWC for free. The NCHW arrays returned are transposed views
-of NHWC memory, so the next op's NCHW -> NHWC transpose costs nothing.
+Both ops take and return NCHW arrays. Inside, they work channels-last (NHWC): an im2col
+row is then KH*KW whole channel vectors, and the matrix product's result reshapes to NHWC
+for free. The NCHW arrays returned are transposed views of NHWC memory.
 
 conv_transpose2d is written as the adjoint of conv2d: its forward is conv2d's
 backward-data (a GEMM then col2im), and its backward-data is conv2d's forward
 (im2col then a GEMM). Derivations: docs/02-convolution.md.
+
+This module holds the plain forms, one kernel offset at a time, as docs/02 derives them.
+tinygan/fast.py holds the forms that run by default (a strided view copied at once,
+col2im by disjoint window classes, the batch split over CPU threads), each equal to the
+plain one here (tests/test_fast.py).
 """
 from typing import NamedTuple
 
-import numpy as np
-
-from .backend import get_array_module, parallel_for
-from .fast import column_sums  # equals dY.sum(axis=0)
+from .backend import get_array_module
 
 
 def conv_output_size(size, kernel, stride, padding):
@@ -28,21 +28,12 @@ def conv_transpose_output_size(size, kernel, stride, padding):
     return (size - 1) * stride - 2 * padding + kernel
 
 
-def _pad(x, p):
+def pad(x, p):
     """Zero-pad the two spatial axes of a channels-last array.  (N, H, W, C) -> (N, H+2p, W+2p, C)"""
     if p == 0:
         return x
-    xp = get_array_module(x)
     N, H, W, C = x.shape
-    if xp is not np:                                              # a GPU clears memory in one kernel
-        out = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
-        out[:, p:p + H, p:p + W, :] = x
-        return out
-    out = xp.empty((N, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
-    out[:, :p] = 0                                                # the border only: the
-    out[:, p + H:] = 0                                            # inside is written once, below
-    out[:, p:p + H, :p] = 0
-    out[:, p:p + H, p + W:] = 0
+    out = get_array_module(x).zeros((N, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
     out[:, p:p + H, p:p + W, :] = x
     return out
 
@@ -52,21 +43,15 @@ def im2col(xpad, KH, KW, stride, OH, OW):
 
     xpad (N, Hp, Wp, C) padded, channels-last  ->  cols (N, OH, OW, KH, KW, C) with
         cols[n, oh, ow, i, j, c] = xpad[n, oh*stride + i, ow*stride + j, c]
-    Plain form: for each kernel offset (i, j),
-        cols[:, :, :, i, j, :] = xpad[:, i:i + stride*(OH-1)+1:stride, j:j + stride*(OW-1)+1:stride, :]
-    Fast form (2.5x faster on the 64->128 conv): that 6-D gather is a strided *view* of
-    xpad (no data moves), materialised by one copy, the batch split over CPU threads.
+    One kernel offset (i, j) at a time: the inputs that offset sees, for every output
+    position, are a strided slice of xpad.
     """
-    xp = get_array_module(xpad)
     N, _, _, C = xpad.shape
-    sn, sh, sw, sc = xpad.strides                                 # bytes
-    windows = xp.lib.stride_tricks.as_strided(
-        xpad, shape=(N, OH, OW, KH, KW, C), strides=(sn, stride * sh, stride * sw, sh, sw, sc))
-    cols = xp.empty((N, OH, OW, KH, KW, C), dtype=xpad.dtype)
-
-    def gather(n0, n1):                                           # samples n0..n1-1, one thread
-        cols[n0:n1] = windows[n0:n1]
-    parallel_for(gather, N)
+    cols = get_array_module(xpad).empty((N, OH, OW, KH, KW, C), dtype=xpad.dtype)
+    hi, wi = stride * (OH - 1) + 1, stride * (OW - 1) + 1      # extent of the slice
+    for i in range(KH):
+        for j in range(KW):
+            cols[:, :, :, i, j, :] = xpad[:, i:i + hi:stride, j:j + wi:stride, :]
     return cols
 
 
@@ -75,43 +60,16 @@ def col2im(cols, Hp, Wp, stride):
 
     cols (N, OH, OW, KH, KW, C)  ->  xpad (N, Hp, Wp, C) with
         xpad[n, oh*stride + i, ow*stride + j, c] += cols[n, oh, ow, i, j, c]
-    Plain form: one slice-add per kernel offset (i, j), exact because within one offset
-    the targets are distinct (overlaps between offsets are summed by the loop):
-        xpad[:, i:i + stride*(OH-1)+1:stride, j:j + stride*(OW-1)+1:stride, :] += cols[:, :, :, i, j, :]
-    Its inner loop is only C values long. Fast form (about 2x faster on the 64-channel
-    layers): add whole windows instead. Windows of outputs (oh, ow) and (oh + gh, ow + gw),
-    gh = ceil(KH / stride), never overlap, so the outputs split into gh * gw classes
-    (oh mod gh, ow mod gw) whose windows are disjoint; each class is one slice-add of its
-    (KH, KW, C) windows into a strided view of xpad, with KW*C-long inner loops. When C is
-    small (< 16) the plain form is the faster one on a CPU and is used. Samples are
-    independent, so the batch is split over CPU threads. On a GPU, where every slice-add is
-    one kernel launch, the window classes always run: gh * gw launches instead of KH * KW.
+    One kernel offset (i, j) at a time, as a slice-add: within one offset the targets are
+    distinct (one per output position), and overlaps between offsets, where windows
+    share an input, are summed by the loop.
     """
-    xp = get_array_module(cols)
     N, OH, OW, KH, KW, C = cols.shape
-    xpad = xp.zeros((N, Hp, Wp, C), dtype=cols.dtype)
-    s = stride
-    if C < 16 and xp is np:
-        hi, wi = s * (OH - 1) + 1, s * (OW - 1) + 1
-
-        def scatter(n0, n1):                                      # samples n0..n1-1, one thread
-            for i in range(KH):
-                for j in range(KW):
-                    xpad[n0:n1, i:i + hi:s, j:j + wi:s, :] += cols[n0:n1, :, :, i, j, :]
-    else:
-        gh, gw = -(-KH // s), -(-KW // s)                         # window classes per axis
-        sn, sh, sw, sc = xpad.strides                             # bytes
-
-        def scatter(n0, n1):                                      # samples n0..n1-1, one thread
-            for ah in range(min(gh, OH)):
-                for aw in range(min(gw, OW)):
-                    src = cols[n0:n1, ah::gh, aw::gw]             # (n, A, B, KH, KW, C)
-                    # dst[n, a, b, i, j, c] = xpad[n, s*(ah + gh*a) + i, s*(aw + gw*b) + j, c]
-                    dst = xp.lib.stride_tricks.as_strided(
-                        xpad[n0:n1, s * ah:, s * aw:], shape=src.shape,
-                        strides=(sn, s * gh * sh, s * gw * sw, sh, sw, sc))
-                    dst += src
-    parallel_for(scatter, N)
+    xpad = get_array_module(cols).zeros((N, Hp, Wp, C), dtype=cols.dtype)
+    hi, wi = stride * (OH - 1) + 1, stride * (OW - 1) + 1
+    for i in range(KH):
+        for j in range(KW):
+            xpad[:, i:i + hi:stride, j:j + wi:stride, :] += cols[:, :, :, i, j, :]
     return xpad
 
 
@@ -148,7 +106,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     F, _, KH, KW = w.shape
     OH = conv_output_size(H, KH, stride, padding)
     OW = conv_output_size(W, KW, stride, padding)
-    xpad = _pad(x.transpose(0, 2, 3, 1), padding)                 # (N, Hp, Wp, C)
+    xpad = pad(x.transpose(0, 2, 3, 1), padding)                 # (N, Hp, Wp, C)
     cols = im2col(xpad, KH, KW, stride, OH, OW)                   # (N, OH, OW, KH, KW, C)
     cols = cols.reshape(N * OH * OW, KH * KW * C)                 # (M, K)
     wmat = _weight_matrix(w)                                      # (K, F)
@@ -175,7 +133,7 @@ def conv2d_backward(dy, cache, need_dw=True, need_dx=True):
     dw = db = None
     if need_dw:
         dw = _weight_from_matrix(cache.cols.T @ dY, F, C, KH, KW)  # (F, C, KH, KW)
-        db = column_sums(dY)                                      # (F,) dY.sum(axis=0)
+        db = dY.sum(axis=0)                                       # (F,)
     if not need_dx:
         return None, dw, db
     dcols = (dY @ cache.wmat.T).reshape(N, OH, OW, KH, KW, C)      # (N, OH, OW, KH, KW, C)
@@ -230,7 +188,7 @@ def conv_transpose2d_backward(dy, cache, need_dw=True, need_dx=True):
     N, Cin, H, W = cache.x_shape
     _, Cout, KH, KW = cache.w_shape
     s, p = cache.stride, cache.padding
-    dypad = _pad(dy.transpose(0, 2, 3, 1), p)                     # (N, OH+2p, OW+2p, Cout)
+    dypad = pad(dy.transpose(0, 2, 3, 1), p)                     # (N, OH+2p, OW+2p, Cout)
     dcols = im2col(dypad, KH, KW, s, H, W).reshape(N * H * W, KH * KW * Cout)  # (M, K)
     dx = None
     if need_dx:
@@ -238,5 +196,5 @@ def conv_transpose2d_backward(dy, cache, need_dw=True, need_dx=True):
     dw = db = None
     if need_dw:
         dw = _weight_from_matrix(dcols.T @ cache.x_mat, Cin, Cout, KH, KW)   # (Cin, Cout, KH, KW)
-        db = column_sums(dy.transpose(0, 2, 3, 1).reshape(-1, Cout))  # (Cout,) dy.sum(axis=(0, 2, 3))
+        db = dy.sum(axis=(0, 2, 3))                               # (Cout,)
     return dx, dw, db

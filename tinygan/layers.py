@@ -11,13 +11,12 @@ when the layer is built (tinygan.backend.set_backend first), in its default dtyp
 import numpy as np
 
 from . import backend
-from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
-                   conv_transpose2d_forward)
-# BatchNorm and the activations run the fast forms of tinygan/fast.py, which equal the plain
-# ones of batchnorm.py and ops.py and fall back to them when backend.set_fast(False)
-from .fast import (batchnorm_backward, batchnorm_forward, leaky_relu_backward, leaky_relu_forward,
-                   relu_backward, relu_forward, sigmoid_forward)
-from .ops import (linear_backward, linear_forward, reshape_backward, reshape_forward, sigmoid_backward,
+# The layers run the fast forms of tinygan/fast.py, which equal the plain ones of ops.py,
+# conv.py and batchnorm.py and run them instead when backend.set_fast(False)
+from .fast import (batchnorm_backward, batchnorm_forward, conv2d_backward, conv2d_forward,
+                   conv_transpose2d_backward, conv_transpose2d_forward, leaky_relu_backward,
+                   leaky_relu_forward, linear_backward, relu_backward, relu_forward, sigmoid_forward)
+from .ops import (linear_forward, reshape_backward, reshape_forward, sigmoid_backward,
                   tanh_backward, tanh_forward)
 
 INIT_STD = 0.02  # DCGAN / InfoGAN initialisation: weights ~ N(0, 0.02^2), biases 0

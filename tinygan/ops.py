@@ -21,21 +21,19 @@ def linear_forward(x, w, b):
     return y, LinearCache(x=x, w=w)
 
 
-def linear_backward(dy, cache, need_dw=True, need_dx=True, dw_out=None):
+def linear_backward(dy, cache, need_dw=True, need_dx=True):
     """Given dy = dL/dy (N, M), with y[n, m] = sum_d x[n, d] w[d, m] + b[m]:
     dx = dy @ w.T      (N, M)(M, D) -> (N, D)
     dw = x.T @ dy      (D, N)(N, M) -> (D, M)
     db = sum_n dy      -> (M,)
-    need_dw / need_dx False skip (and return None for) dw, db / dx. dw_out, a (D, M)
-    array, receives dw (and is returned as dw) instead of a new array.
+    need_dw / need_dx False skip (and return None for) dw, db / dx.
     See docs/01-linear-and-activations.md#linear.
     """
-    xp = get_array_module(dy)
     x, w = cache.x, cache.w
     dx = dy @ w.T if need_dx else None
     if not need_dw:
         return dx, None, None
-    return dx, xp.matmul(x.T, dy, out=dw_out), dy.sum(axis=0)
+    return dx, x.T @ dy, dy.sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- activations
