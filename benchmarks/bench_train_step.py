@@ -277,7 +277,8 @@ def main():
         print(line, flush=True)
     print(f"peak RSS of this process: {peak_rss_mb():.0f} MB")
     if args.backend == "cupy":
-        print(f"GPU memory held by CuPy's pool (tinygan, high-water): {xp.get_default_memory_pool().total_bytes() / 2**20:.0f} MiB")
+        held = xp.get_default_memory_pool().total_bytes() / 2**20
+        print(f"GPU memory held by CuPy's pool (tinygan, high-water): {held:.0f} MiB")
         if torch is not None:
             print(f"GPU memory, PyTorch's peak allocated: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     return 0

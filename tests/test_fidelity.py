@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from tinygan import evaluate
-from tinygan.classifier import fit_digits
 from tinygan.evaluate import digit_classifier, frechet_distance, gaussian_stats
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"

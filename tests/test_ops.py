@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tinygan import threads, backend
+from tinygan import threads
 from tinygan.gradcheck import numeric_grad, rel_error
 from tinygan import fast
 from tinygan.fast import column_sums

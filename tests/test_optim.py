@@ -105,7 +105,7 @@ def test_mismatched_params_and_grads():
 
 def test_adam_on_a_parameter_of_several_blocks(rng):
     """Above one block the update runs block by block over threads, moments updated in place."""
-    from tinygan import threads, backend
+    from tinygan import threads
     n = 3 * threads.BLOCK + 5
     p0 = rng.standard_normal(n)
     gs = [rng.standard_normal(n) for _ in range(3)]

@@ -69,7 +69,8 @@ def training_parser(description, defaults):
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
-    p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"], help="steps between checkpoints (0: only at the end)")
+    p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
+                   help="steps between checkpoints (0: only at the end)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (same flags)")
     p.add_argument("--overwrite", action="store_true", help="start again in an --out that already holds a run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -81,7 +82,8 @@ def configs_from_args(args, fixed):
     model_cfg = InfoGANConfig(
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
-        lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average, lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+        lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
+        lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()

@@ -161,7 +161,7 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0):
     backward-data maps back, which is this forward:
         y = col2im(x_rows @ W.T) + b, W (KH*KW*Cout, Cin) as in conv2d.
     Every input pixel paints a KH x KW patch, weighted by w, into the output.
-    See docs/02-convolution.md#conv_transpose2d.
+    See docs/02-convolution.md#conv_transpose2d-the-adjoint-of-conv2d.
     """
     N, Cin, H, W = x.shape
     _, Cout, KH, KW = w.shape
@@ -183,7 +183,7 @@ def conv_transpose2d_backward(dy, cache, need_dw=True, need_dx=True):
     dW    = dcols.T @ x_rows    (K, M)(M, Cin) -> (K, Cin), reshaped back to (Cin, Cout, KH, KW)
     db    = sum over n, oh, ow of dy  -> (Cout,)
     need_dw / need_dx False skip (and return None for) dw, db / dx.
-    See docs/02-convolution.md#conv_transpose2d.
+    See docs/02-convolution.md#conv_transpose2d-the-adjoint-of-conv2d.
     """
     N, Cin, H, W = cache.x_shape
     _, Cout, KH, KW = cache.w_shape
