@@ -21,6 +21,7 @@ from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent, sample_noise
+from tinygan.pixels import to_model, to_unit
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
 
@@ -61,9 +62,9 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
                              - b[:, 2 + 9 * cell:2 + 9 * cell + cfg.img_size].astype(int)).mean()) for b in blocks]
     (out / "codes.json").write_text(json.dumps({"sweep_end_to_end_mean_abs_pixel_change": activity}, indent=1))
     # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
-    train01 = (real_train + 1) / 2
-    d_fake = nearest_distances(fake[:n_mem].transpose(0, 3, 1, 2) / 255.0, train01)
-    d_held = nearest_distances((real_held[:n_mem] + 1) / 2, train01)
+    train01 = to_unit(real_train, "tanh")
+    d_fake = nearest_distances(to_model(fake[:n_mem], "sigmoid"), train01)   # uint8 -> [0, 1]
+    d_held = nearest_distances(to_unit(real_held[:n_mem], "tanh"), train01)
     summary = lambda d: ({"median": float(np.median(d)), "mean": float(d.mean()), "min": float(d.min()),  # noqa: E731
                           "frac_below_1": float((d < 1).mean())} if len(d) else None)
     mem = {"n_generated": int(len(d_fake)), "n_held_out": int(len(d_held)),

@@ -18,6 +18,7 @@ from tinygan.cli import check_args, fail, nonneg_int, training_parser
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist, mnist_fidelity_report
 from tinygan.io import write_json
+from tinygan.pixels import to_model
 from tinygan.figures import code_sweep_figure
 from tinygan.infogan import sample_noise
 from tinygan.train import OutputExists, TrainingDiverged, train
@@ -59,7 +60,7 @@ def main(argv=None):
         test = None if args.no_eval else load_mnist("test", args.data_dir)
     except DataError as e:
         fail(str(e))
-    x = (images.astype(np.float32) / 255.0)[:, None]      # (n, 1, 28, 28) in [0, 1] for the sigmoid output
+    x = to_model(images, MNIST["output"])                  # (n, 1, 28, 28) in [0, 1] for the sigmoid output
 
     def finish(model, out):
         for p in figure4(model, out, train_cfg.seed):

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygan.classifier import direction, fit
+from tinygan.pixels import to_model
 from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError
 from tinygan.figures import grid, render, save_image, tile_blocks
@@ -94,7 +95,7 @@ def auto_directions(model, punks, y, t, held, train_idx, n_generated, n_apply, s
 
 def _as_model_range(u8):
     """uint8 (n, H, W, 3) -> float (n, 3, H, W) in [-1, 1], as the classifier was trained."""
-    return (u8.astype(np.float32) / 127.5 - 1).transpose(0, 3, 1, 2)
+    return to_model(u8, "tanh")
 
 
 def _fraction_with(model, clf, latent, j):

@@ -6,7 +6,7 @@ distance (tinygan/fidelity.py)."""
 import numpy as np
 
 from . import backend
-from .layers import BatchNorm, Conv2d, Flatten, LeakyReLU, Linear, Sequential
+from .layers import BatchNorm, Conv2d, Flatten, LeakyReLU, Linear, Sequential, evaluation
 from .losses import bce_with_logits, softmax_cross_entropy
 from .fast import adam
 
@@ -37,16 +37,13 @@ class _Classifier:
     def _outputs(self, x, batch, upto=None):
         """Host float64 outputs of net.layers[:upto] for host images x, evaluation mode."""
         layers = self.net.layers[:upto]
-        self.net.eval()
         out = []
-        try:
+        with evaluation(self.net):
             for i in range(0, len(x), batch):
                 h = backend.asarray(x[i:i + batch], dtype=self.net.params["0.w"].dtype)
                 for layer in layers:
                     h = layer.forward(h)
                 out.append(backend.to_numpy(h).astype(np.float64))
-        finally:
-            self.net.train()
         return np.concatenate(out) if out else np.zeros((0, 0))
 
     def features(self, x, batch=500):

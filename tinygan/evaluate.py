@@ -4,6 +4,7 @@ generated images look: the Fréchet distance on a classifier's features."""
 import numpy as np
 
 from . import backend
+from .pixels import to_model
 
 
 def confusion(pred, labels, n_cat, n_classes):
@@ -67,9 +68,7 @@ def evaluate_mnist(model, images, labels, out=None):
     eval.json and confusion.png into `out` when given. Returns cluster_accuracy's dict."""
     from pathlib import Path
     from .io import write_json
-    x = (np.asarray(images, np.float32) / 255.0)[:, None]  # (n, 1, 28, 28)
-    if model.cfg.output == "tanh":
-        x = x * 2 - 1
+    x = to_model(images, model.cfg.output)                   # (n, 1, 28, 28)
     pred = model.classify(x)
     result = cluster_accuracy(pred, labels, model.cfg.n_cat, 10)
     result["n_images"] = int(len(labels))
@@ -137,7 +136,7 @@ FLOOR_SEED = 12345   # which training digits form the floor's sample
 
 def _pixels(images_u8):
     """uint8 digits (n, 28, 28) -> float32 (n, 1, 28, 28) in [0, 1]."""
-    return (np.asarray(images_u8, np.float32) / 255.0)[:, None]
+    return to_model(images_u8, "sigmoid")
 
 
 def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):

@@ -5,17 +5,12 @@ import os
 import numpy as np
 from PIL import Image
 
-from . import backend
+from . import pixels
 from .infogan import sample_latent
+from .layers import evaluation
 
 
-def to_uint8(images, output):
-    """(n, C, H, W) generator output in [0, 1] (sigmoid) or [-1, 1] (tanh) -> uint8 (n, H, W, C)."""
-    x = backend.to_numpy(images).astype(np.float64)
-    if output == "tanh":
-        x = (x + 1) / 2
-    x = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
-    return x.transpose(0, 2, 3, 1)  # (n, H, W, C)
+to_uint8 = pixels.to_uint8   # (n, C, H, W) in G's output range -> uint8 (n, H, W, C)
 
 
 def grid(images_u8, nrow, pad=2, pad_value=255):
@@ -60,16 +55,9 @@ def render(model, latent, batch=256, averaged=True):
     """G's images for host latents (n, latent_dim) as uint8 (n, H, W, C): BatchNorm in
     evaluation mode (running statistics), with G's averaged weights when the model keeps
     them (and `averaged`), generated in blocks; G's mode and weights restored after."""
-    was_training = model.G.training
-    model.G.eval()
-    try:
-        with model.sampling_weights(averaged):
-            imgs = np.concatenate([to_uint8(model.generate(latent[i:i + batch]), model.cfg.output)
-                                   for i in range(0, len(latent), batch)])
-    finally:
-        if was_training:
-            model.G.train()
-    return imgs
+    with evaluation(model.G), model.sampling_weights(averaged):
+        return np.concatenate([to_uint8(model.generate(latent[i:i + batch]), model.cfg.output)
+                               for i in range(0, len(latent), batch)])
 
 
 def code_sweep_figure(model, code, values, path, rng, scale=1, noise=None):

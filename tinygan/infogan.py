@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
-                     Reshape, Sequential, Sigmoid, Tanh)
+                     Reshape, Sequential, Sigmoid, Tanh, evaluation)
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
@@ -275,17 +275,12 @@ class InfoGAN:
 
     def classify(self, images, batch_size=500):
         """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
-        was_training = self.trunk.training
-        self.trunk.eval()
-        self.q_head.eval()
         out = []
-        for i in range(0, len(images), batch_size):
-            x = backend.asarray(images[i:i + batch_size], dtype=self.G.params["0.w"].dtype)
-            q = self.q_head.forward(self.trunk.forward(x))
-            out.append(backend.to_numpy(q[:, :self.cfg.n_cat].argmax(axis=1)))
-        if was_training:
-            self.trunk.train()
-            self.q_head.train()
+        with evaluation(self.trunk, self.q_head):
+            for i in range(0, len(images), batch_size):
+                x = backend.asarray(images[i:i + batch_size], dtype=self.G.params["0.w"].dtype)
+                q = self.q_head.forward(self.trunk.forward(x))
+                out.append(backend.to_numpy(q[:, :self.cfg.n_cat].argmax(axis=1)))
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
     def is_finite(self):

@@ -8,6 +8,8 @@ need_input_grad=False lets Linear and the convolutions skip dx and return None),
 and train() / eval(). Inputs are NCHW. Parameters live on the backend that is active
 when the layer is built (tinygan.backend.set_backend first), in its default dtype.
 """
+from contextlib import contextmanager
+
 import numpy as np
 
 from . import backend
@@ -364,6 +366,21 @@ class Sequential(Module):
     def __repr__(self):
         inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
+
+
+@contextmanager
+def evaluation(*modules):
+    """Inside the block the modules are in evaluation mode (BatchNorm uses its running
+    statistics); afterwards each is back in the mode it was in (also on an exception)."""
+    was = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, training in zip(modules, was):
+            if training:
+                m.train()
 
 
 def leaves(module):
