@@ -11,7 +11,6 @@ first four blocks as a 2x2 sheet), and memorisation.json: for generated punks an
 held-out real punks, the pixel distance to the nearest training punk.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent, sample_noise
+from tinygan.io import write_json
 from tinygan.pixels import to_model, to_unit
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
@@ -60,7 +60,7 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     cell = cfg.img_size + 2
     activity = [float(np.abs(b[:, 2:2 + cfg.img_size].astype(int)
                              - b[:, 2 + 9 * cell:2 + 9 * cell + cfg.img_size].astype(int)).mean()) for b in blocks]
-    (out / "codes.json").write_text(json.dumps({"sweep_end_to_end_mean_abs_pixel_change": activity}, indent=1))
+    write_json(out / "codes.json", {"sweep_end_to_end_mean_abs_pixel_change": activity})
     # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
     train01 = to_unit(real_train, "tanh")
     d_fake = nearest_distances(to_model(fake[:n_mem], "sigmoid"), train01)   # uint8 -> [0, 1]
@@ -69,7 +69,7 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
                           "frac_below_1": float((d < 1).mean())} if len(d) else None)
     mem = {"n_generated": int(len(d_fake)), "n_held_out": int(len(d_held)),
            "generated_to_nearest_train": summary(d_fake), "held_out_to_nearest_train": summary(d_held)}
-    (out / "memorisation.json").write_text(json.dumps(mem, indent=1))
+    write_json(out / "memorisation.json", mem)
     return mem
 
 

@@ -9,12 +9,12 @@ with scikit-learn's t-SNE. Then a k-nearest-neighbour classifier fitted on the r
 points' embeddings labels the generated points; its agreement with their mapped
 categories is printed and saved (tsne.json). Needs the `analysis` extra (scikit-learn).
 """
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from tinygan.io import write_json
 from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist
@@ -88,7 +88,7 @@ def main(argv=None):
     plt.close(fig)
     result = {"n_real": n, "n_generated": n, "k": args.k, "knn_agreement": agree,
               "mapping": mapping.tolist(), "seed": args.seed}
-    (out / "tsne.json").write_text(json.dumps(result, indent=1))
+    write_json(out / "tsne.json", result)
     print(f"kNN agreement of generated categories with real digits in the t-SNE map: {agree:.3f}; "
           f"wrote {out / 'figure5_tsne.png'} and {out / 'tsne.json'}")
     return 0

@@ -16,7 +16,6 @@ then show it (by the classifier) is compared with the same for random directions
 same norm. Figures va_<attribute>.png and auto.json go into --out.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from tinygan.classifier import direction, fit
 from tinygan.pixels import to_model
+from tinygan.io import write_json
 from tinygan.cli import checkpoint_parser, open_checkpoint
 from tinygan.data import DataError
 from tinygan.figures import grid, render, save_image, tile_blocks
@@ -141,7 +141,7 @@ def main(argv=None):
         held, train_idx = holdout_split(len(punks), min(args.holdout, len(punks) - 1))  # the training script's split
         report = auto_directions(model, punks, y, t, held, train_idx, args.n_generated, args.n_apply,
                                  args.seed, args.classifier_steps, out, scale)
-        (out / "auto.json").write_text(json.dumps(report, indent=1))
+        write_json(out / "auto.json", report)
         for name, e in report["attributes"].items():
             if "success" in e:
                 print(f"{name:10s} direction adds it to {e['success']:.2f} of {e['n_applied']} punks "

@@ -4,6 +4,7 @@ import sys
 
 from . import backend
 from .infogan import InfoGANConfig
+from .io import PathError, check_data_dir, check_in_file, check_out_dir
 from .train import TrainConfig, load_model
 
 
@@ -97,6 +98,7 @@ def check_args(parser, args, fixed):
         cfgs = configs_from_args(args, fixed)
     except ValueError as e:
         parser.error(str(e))
+    check_paths(parser, data_dir=args.data_dir, out=args.out)
     try:
         backend.set_backend(args.backend)
     except backend.BackendError as e:
@@ -119,8 +121,24 @@ def checkpoint_parser(description, out_default, checkpoint_help="checkpoint.npz 
     return p
 
 
+def check_paths(parser, checkpoint=None, data_dir=None, out=None):
+    """The paths a user gave, checked before any work starts (tinygan/io.py says what each
+    must be); a bad one ends the script with one line, through parser.error."""
+    try:
+        if checkpoint is not None:
+            check_in_file(checkpoint, "--checkpoint")
+        if data_dir is not None:
+            check_data_dir(data_dir, "--data-dir")
+        if out is not None:
+            check_out_dir(out, "--out")
+    except PathError as e:
+        parser.error(str(e))
+
+
 def open_checkpoint(parser, args):
-    """Switch to --backend and load --checkpoint: (model, meta), or a clear error and exit."""
+    """Check the paths, switch to --backend and load --checkpoint: (model, meta), or a clear
+    error and exit."""
+    check_paths(parser, checkpoint=args.checkpoint, data_dir=getattr(args, "data_dir", None), out=args.out)
     try:
         backend.set_backend(args.backend)
         return load_model(args.checkpoint)

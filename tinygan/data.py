@@ -10,13 +10,12 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .io import verified_download
 
 MNIST_FILES = {
     # name: (uncompressed bytes, md5 of the uncompressed file, IDX magic, shape of one item)
@@ -108,34 +107,20 @@ def _download(stem, target_dir, urls, timeout=30):
     """Fetch stem.gz from the first mirror that serves a file with the right content;
     write it atomically into target_dir. Returns its path."""
     size, md5, _, _ = MNIST_FILES[stem]
-    target_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for base in urls:
-        url = base.rstrip("/") + "/" + stem + ".gz"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r:
-                payload = r.read()
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            failures.append(f"{url}: {getattr(e, 'reason', e)}")
-            continue
+
+    def check(payload):
         try:
             content = gzip.decompress(payload) if payload[:2] == b"\x1f\x8b" else payload
         except (OSError, EOFError, zlib.error) as e:
-            failures.append(f"{url}: not a valid gzip file ({e})")
-            continue
+            return f"not a valid gzip file ({e})"
         if len(content) != size or hashlib.md5(content).hexdigest() != md5:
-            failures.append(f"{url}: content fails the md5 check (corrupt download)")
-            continue
-        fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=stem, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, target_dir / (stem + ".gz"))
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return target_dir / (stem + ".gz")
-    raise DataError(f"could not download {stem}.gz:\n  " + "\n  ".join(failures))
+            return "content fails the md5 check (corrupt download)"
+        return None
+    try:
+        return verified_download([base.rstrip("/") + "/" + stem + ".gz" for base in urls], check,
+                                 Path(target_dir) / (stem + ".gz"), timeout)
+    except OSError as e:
+        raise DataError(f"could not download {stem}.gz:\n  {e}") from None
 
 
 def mnist_dir(data_dir=None):

@@ -1,11 +1,12 @@
 """Image grids, the latent-code sweeps (the paper's Figures 4 and 9) and the loss curve."""
 import json
-import os
+import io
 
 import numpy as np
 from PIL import Image
 
 from . import pixels
+from .io import atomic_write, save_figure
 from .infogan import sample_latent
 from .layers import evaluation
 
@@ -30,9 +31,9 @@ def save_image(array_u8, path, scale=1):
     img = Image.fromarray(array_u8[..., 0] if array_u8.shape[-1] == 1 else array_u8)
     if scale != 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    tmp = f"{path}.tmp.png"
-    img.save(tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write(path, buf.getvalue())
 
 
 def code_sweep_latents(cfg, code, values, rng, noise=None):
@@ -94,10 +95,8 @@ def loss_curve(metrics_path, png_path, keys=("loss_d", "loss_g", "ce_g")):
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = f"{png_path}.tmp.png"
-    fig.savefig(tmp, dpi=100)
+    save_figure(fig, png_path, dpi=100)
     plt.close(fig)
-    os.replace(tmp, png_path)
 
 
 def tile_blocks(blocks, ncol, gap=6, pad_value=255):

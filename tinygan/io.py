@@ -117,14 +117,15 @@ def check_in_file(path, what="--checkpoint"):
     return p
 
 
-def check_in_dir(path, what="--data-dir"):
-    """An input folder given by the user: it must exist and be a folder."""
+def check_data_dir(path, what="--data-dir"):
+    """A data folder: an existing folder (read-only is fine), or one that missing files can
+    be downloaded into (it can be created)."""
     p = Path(path)
-    if not p.exists():
-        raise PathError(f"{what} {p} does not exist")
-    if not p.is_dir():
-        raise PathError(f"{what} {p} is a file, not a folder")
-    return p
+    if p.exists():
+        if not p.is_dir():
+            raise PathError(f"{what} {p} is a file, not a folder")
+        return p
+    return check_out_dir(p, what)
 
 
 def writable_dir(candidates):

@@ -6,26 +6,18 @@ downloaded from the larvalabs/cryptopunks repository, and any copy is verified b
 SHA-256, the hash embedded in the CryptoPunks contract.
 """
 import csv
-import hashlib
 import io
-import os
-import tempfile
-import urllib.error
-import urllib.request
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .data import DataError, cache_dir, mirrors, search_dirs
+from .io import sha256, verified_download
 
 PUNKS_SHA256 = "ac39af4793119ee46bbff351d8cb6b5f23da60222126add4268e261199a2921b"
 PUNKS_URLS = ("https://raw.githubusercontent.com/larvalabs/cryptopunks/master/punks.png",)
 TILE, PER_ROW = 24, 100
 DEFAULT_BACKGROUND = (99, 133, 150)  # the blue-grey behind the punks on their own site, #638596
-
-
-def sha256(raw):
-    return hashlib.sha256(raw).hexdigest()
 
 
 def find_or_download(data_dir=None, download=True, urls=None, expected_sha256=None):
@@ -45,29 +37,13 @@ def find_or_download(data_dir=None, download=True, urls=None, expected_sha256=No
         raise DataError(f"punks.png was not found. Put it in one of these folders:\n  {places}\n"
                         "or pass --data-dir, or set TINYGAN_DATA to a folder with a cryptopunks/ subfolder.")
     target = (dirs[0] if data_dir is not None else cache_dir() / "cryptopunks")
-    failures = []
-    for url in urls or mirrors("TINYGAN_PUNKS_URLS", PUNKS_URLS):
-        try:
-            with urllib.request.urlopen(url, timeout=30) as r:
-                raw = r.read()
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            failures.append(f"{url}: {getattr(e, 'reason', e)}")
-            continue
-        if sha256(raw) != expected_sha256:
-            failures.append(f"{url}: SHA-256 does not match the official punks.png")
-            continue
-        target.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target, prefix="punks", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(raw)
-            os.replace(tmp, target / "punks.png")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return target / "punks.png"
-    raise DataError("could not download punks.png:\n  " + "\n  ".join(failures) +
-                    f"\nPut the file in one of these folders:\n  {places}")
+    try:
+        return verified_download(
+            urls or mirrors("TINYGAN_PUNKS_URLS", PUNKS_URLS),
+            lambda raw: None if sha256(raw) == expected_sha256 else "SHA-256 does not match the official punks.png",
+            target / "punks.png")
+    except OSError as e:
+        raise DataError(f"could not download punks.png:\n  {e}\nPut the file in one of these folders:\n  {places}") from None
 
 
 def split_tiles(rgba):

@@ -8,10 +8,8 @@ Output folder:
     loss_curve.png         the losses against the step
     samples/step_XXXXXX.png  sample grids during training (fixed latents)
 """
-import io
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .io import atomic_save_npz, atomic_write, write_json
 from .data import epoch_permutation
 from .figures import loss_curve, sample_grid
 from .infogan import InfoGAN, InfoGANConfig, sample_latent
@@ -54,15 +53,7 @@ class OutputExists(RuntimeError):
 def save_checkpoint(model, step, train_cfg, path):
     """Write every array and counter to `path` atomically (temporary file, then rename)."""
     arrays, meta = model.state_dict()
-    meta = dict(meta, step=step, train=asdict(train_cfg), backend=backend.get_backend())
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-    tmp = Path(f"{path}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_save_npz(path, dict(meta, step=step, train=asdict(train_cfg), backend=backend.get_backend()), **arrays)
 
 
 def read_checkpoint(path):
@@ -110,9 +101,7 @@ def _truncate_metrics(path, last_step):
     if not path.exists():
         return
     keep = [line for line in open(path) if line.strip() and json.loads(line)["step"] <= last_step]
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text("".join(keep))
-    os.replace(tmp, path)
+    atomic_write(path, "".join(keep))
 
 
 def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, progress=True,
@@ -149,7 +138,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
         model.load_state_dict(arrays, meta)
         start = meta["step"]
         _truncate_metrics(metrics_path, start)
-    (out / "config.json").write_text(json.dumps({"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2))
+    write_json(out / "config.json", {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2)
 
     data = backend.asarray(images)                      # the whole set on the device once
     per_epoch = n // train_cfg.batch_size
