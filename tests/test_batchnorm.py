@@ -91,3 +91,23 @@ def test_large_input_matches_plain_formulas(rng, training):
     scale = gamma / np.sqrt(var + 1e-5)
     expected = scale / m * (m * g - g.sum(0) - xhat * (g * xhat).sum(0)) if training else scale * g
     np.testing.assert_allclose(per_channel(dx), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (4, 3, 5, 2)])
+def test_the_two_sums_docs_03_states(rng, shape):
+    """sum_k dx_k = 0 exactly; sum_k dx_k xhat_k = gamma dgamma eps / sigma^3, not 0 (docs/03)."""
+    eps = 0.3                                                     # large, so the second sum matters
+    x = rng.standard_normal(shape) * 0.7 + 2
+    gamma, beta = rng.random(3) + 0.5, rng.standard_normal(3)
+    y, cache = batchnorm_forward(x, gamma, beta, eps)
+    dy = rng.standard_normal(shape)
+    dx, dgamma, _ = batchnorm_backward(dy, cache)
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    bshape = (1, 3) if x.ndim == 2 else (1, 3, 1, 1)
+    mu, var = x.mean(axis=axes), x.var(axis=axes)
+    sigma = np.sqrt(var + eps)
+    xhat = (x - mu.reshape(bshape)) / sigma.reshape(bshape)
+    np.testing.assert_allclose(dx.sum(axis=axes), 0, atol=1e-12)
+    second = (dx * xhat).sum(axis=axes)
+    np.testing.assert_allclose(second, gamma * dgamma * eps / sigma**3, rtol=1e-10)
+    assert np.abs(second).min() > 1e-3                            # really not zero
