@@ -1,9 +1,11 @@
 """Time the full MNIST InfoGAN training step (D/Q update on real + fake, then the G update).
 
     python benchmarks/bench_train_step.py [--batch 64 128] [--blocks 5] [--steps-per-block 4]
-                                          [--backend numpy|cupy] [--no-torch]
+                                          [--backend numpy|cupy] [--forms fast plain] [--no-torch]
 
-For each batch size: the median ms/step over timed blocks after warm-up (with the min and
+For each batch size and each form of tinygan (the fast forms of tinygan/fast.py, which it
+runs by default, and the plain forms of ops, conv, batchnorm and optim; both unless --forms
+says otherwise): the median ms/step over timed blocks after warm-up (with the min and
 max over blocks), steps/s, images/s, the analytic FLOP count of one step (matrix products
 only), the achieved GFLOP/s, and the same machine's float32 GEMM rate (a 2048^3 matmul),
 so the fraction of the machine's peak is visible; the peak resident memory of the process.
@@ -130,10 +132,22 @@ def time_blocks(steps, blocks, per_block, warmup=3):
     return ms
 
 
-def tinygan_step(cfg, N):
+def tinygan_step(cfg, N, fast=True):
+    """One training step of tinygan in its fast or its plain forms (the switch is set around
+    each step, so the two can take turns in one process)."""
+    before = backend.fast_enabled()
+    backend.set_fast(fast)                      # the optimiser's form is chosen when it is built
     model = InfoGAN(cfg, seed=0)
+    backend.set_fast(before)
     real = backend.asarray(np.random.default_rng(1).random((N, 1, 28, 28)), dtype=np.float32)
-    return lambda: model.step(real)
+
+    def step():
+        backend.set_fast(fast)
+        try:
+            model.step(real)
+        finally:
+            backend.set_fast(before)
+    return step
 
 
 def torch_step(cfg, N, device="cpu"):
@@ -209,10 +223,11 @@ def main():
     ap.add_argument("--tf32", action="store_true",
                     help="on a GPU, let both libraries use TF32 tensor cores for float32 products and "
                          "convolutions (default: off in both, exact float32)")
-    ap.add_argument("--plain", action="store_true",
-                    help="time tinygan's plain forms (ops, batchnorm, optim) instead of the fast ones of tinygan/fast.py")
+    ap.add_argument("--forms", nargs="+", choices=["fast", "plain"], default=["fast", "plain"],
+                    help="tinygan's forms to time: the fast ones of tinygan/fast.py, the plain ones, or both, in turn")
+    ap.add_argument("--plain", action="store_true", help="the same as --forms plain")
     args = ap.parse_args()
-    backend.set_fast(not args.plain)
+    forms = ["plain"] if args.plain else list(dict.fromkeys(args.forms))
     if args.backend == "cupy":
         os.environ["CUPY_TF32"] = "1" if args.tf32 else "0"   # read when CuPy first multiplies
     if min(args.batch) < 2 or args.blocks < 1 or args.steps_per_block < 1:
@@ -240,29 +255,35 @@ def main():
         print(f"CuPy {xp.__version__}; TF32 {'on' if args.tf32 else 'off'} in both libraries")
     cfg = InfoGANConfig()
     peak = gemm_gflops(xp, sync)
-    print(f"backend {args.backend}, {'plain' if args.plain else 'fast'} forms; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
-    head = f"{'batch':>5} {'ms/step (min-max)':>22} {'steps/s':>8} {'img/s':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'% GEMM':>6}"
+    print(f"backend {args.backend}, tinygan's {' and '.join(forms)} forms; float32 GEMM 2048^3: {peak:.0f} GFLOP/s")
+    head = (f"{'batch':>5} {'form':>5} {'ms/step (min-max)':>22} {'steps/s':>8} {'img/s':>7} {'GFLOP':>6} "
+            f"{'GFLOP/s':>8} {'% GEMM':>6}")
     if torch is not None:
         head += f" {'torch ms (min-max)':>22} {'ratio (min-max)':>16}"
     print(head)
     medians = {}
     for N in args.batch:
-        steps = {"tinygan": (tinygan_step(cfg, N), sync)}
+        steps = {form: (tinygan_step(cfg, N, form == "fast"), sync) for form in forms}
         if torch is not None:
             steps["torch"] = (torch_step(cfg, N, device), torch_sync)
         ms = time_blocks(steps, args.blocks, args.steps_per_block)
-        t = ms["tinygan"]
-        med = statistics.median(t)
         gflop = step_flops(cfg, N) / 1e9
-        line = (f"{N:5d} {med:9.1f} ({min(t):5.1f}-{max(t):5.1f}) {1e3 / med:8.2f} {N * 1e3 / med:7.0f} "
-                f"{gflop:6.1f} {gflop / med * 1e3:8.1f} {100 * gflop / med * 1e3 / peak:5.0f}%")
-        if torch is not None:
-            p = ms["torch"]
-            pair = [a / b for a, b in zip(t, p)]  # blocks timed back to back
-            line += (f" {statistics.median(p):9.1f} ({min(p):5.1f}-{max(p):5.1f}) {med / statistics.median(p):6.2f}"
-                     f" ({min(pair):4.2f}-{max(pair):4.2f})")
-        print(line, flush=True)
-        medians[N] = (med, statistics.median(ms["torch"]) if torch is not None else None)
+        for form in forms:
+            t = ms[form]
+            med = statistics.median(t)
+            line = (f"{N:5d} {form:>5} {med:9.1f} ({min(t):5.1f}-{max(t):5.1f}) {1e3 / med:8.2f} {N * 1e3 / med:7.0f} "
+                    f"{gflop:6.1f} {gflop / med * 1e3:8.1f} {100 * gflop / med * 1e3 / peak:5.0f}%")
+            if torch is not None:
+                p = ms["torch"]
+                pair = [a / b for a, b in zip(t, p)]  # blocks timed back to back
+                line += (f" {statistics.median(p):9.1f} ({min(p):5.1f}-{max(p):5.1f}) {med / statistics.median(p):6.2f}"
+                         f" ({min(pair):4.2f}-{max(pair):4.2f})")
+            print(line, flush=True)
+        if len(forms) == 2:
+            pair = [a / b for a, b in zip(ms["plain"], ms["fast"])]
+            print(f"{N:5d} plain / fast: {statistics.median(ms['plain']) / statistics.median(ms['fast']):.2f} "
+                  f"(blocks back to back {min(pair):.2f}-{max(pair):.2f})", flush=True)
+        medians[N] = (statistics.median(ms[forms[0]]), statistics.median(ms["torch"]) if torch is not None else None)
     # How much of each step is matrix products: the same products, alone, in each library.
     print("\nthe step's matrix products alone (every shape and count of one step, best of 5 rounds):")
     for N in args.batch:
