@@ -7,10 +7,14 @@
 Output (in --out), beside the checkpoint, metrics and samples that every run writes:
 figure6.png (real punks left, generated right), figure9_code<i>.png (rows: categories;
 columns: code i from -1.5 to 1.5, one noise vector throughout), figure9_sheet.png (the
-first four blocks as a 2x2 sheet), and memorisation.json: for generated punks and for
-held-out real punks, the pixel distance to the nearest training punk.
+first four blocks as a 2x2 sheet), memorisation.json: for generated punks and for
+held-out real punks, the pixel distance to the nearest training punk, data.json (the
+background and hold-out the run used) and, when attributes.csv lies beside punks.png,
+eval.json: the measures of examples/evaluate_punks.py (Fréchet distance and its floor,
+palette fidelity, coverage of every attribute, what each code changes).
 """
 import argparse
+import runpy
 import sys
 from pathlib import Path
 
@@ -82,6 +86,8 @@ def main(argv=None):
                         help="R,G,B colour that the transparent pixels are composited onto")
     parser.add_argument("--holdout", type=nonneg_int, default=500,
                         help="punks kept out of training, for the memorisation check")
+    parser.add_argument("--no-eval", action="store_true",
+                        help="skip the measures of examples/evaluate_punks.py at the end")
     args = parser.parse_args(argv)
     model_cfg, train_cfg = check_args(parser, args, {"img_channels": 3, "img_size": args.size, "output": "tanh"})
     try:
@@ -93,12 +99,27 @@ def main(argv=None):
     held_idx, train_idx = holdout_split(len(punks), args.holdout)
 
     def finish(model, out):
+        write_json(Path(out) / "data.json", {"size": args.size, "background": list(args.background),
+                                             "holdout": args.holdout})
         mem = figures(model, punks[train_idx], punks[held_idx], out, train_cfg.seed)
         print(f"wrote figure6.png, figure9_*.png and memorisation.json in {out}")
         if mem["n_held_out"]:
             print(f"median distance to the nearest training punk: generated "
                   f"{mem['generated_to_nearest_train']['median']:.2f}, held-out real "
                   f"{mem['held_out_to_nearest_train']['median']:.2f}")
+        if args.no_eval:
+            return
+        evaluate = runpy.run_path(str(Path(__file__).with_name("evaluate_punks.py")), run_name="not_main")
+        try:
+            r = evaluate["run"](model, args.data_dir, None, args.background, args.holdout, 10000, train_cfg.seed,
+                                progress=not args.no_progress)
+        except DataError as e:
+            print(f"no evaluation: {e}")
+            return
+        r["step"] = train_cfg.steps
+        write_json(Path(out) / "eval.json", r)
+        for line in evaluate["summary_lines"](r):
+            print(line)
 
     try:
         train(model_cfg, train_cfg, punks[train_idx], args.out, resume=args.resume, overwrite=args.overwrite,

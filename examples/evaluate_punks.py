@@ -1,0 +1,123 @@
+"""Measure how real a CryptoPunks checkpoint's punks are (docs/08-cryptopunks.md).
+
+    python examples/evaluate_punks.py --checkpoint runs/punks/checkpoint.npz
+
+Prints and writes to eval.json (in --out, default the checkpoint's folder):
+- the Fréchet distance between 5,000 generated and 5,000 real punks on the features of an
+  attribute classifier (tinygan's own layers; trained once on the training punks, about
+  two minutes on a CPU, then cached beside punks.png), and its floor: the same distance
+  between two disjoint halves of the real punks;
+- palette fidelity: the fraction of generated pixels within 16 (of 255, RGB distance) of a
+  colour that real punks use on this background, and the median distance (real: 1.0, 0);
+- coverage: each attribute's and type's rate among 10,000 generated punks beside its real
+  rate, and how many of those with a real rate of at least 1% are generated within 2x;
+- codes: per continuous code, the pixel change between the ends of its sweep and the
+  attribute whose rate moves most ("code 2: pipe 0.01 -> 0.62");
+- memorisation: generated and held-out real punks' distances to the nearest training punk.
+The real punks are composited on the run's background and split as in training (both read
+from the run's data.json, written by train_cryptopunks.py; --background and --holdout
+otherwise). The labels are attributes.csv (docs/09-analysis.md says where it comes from).
+"""
+import json
+import sys
+from pathlib import Path
+
+from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int
+from tinygan.data import DataError, cache_dir
+from tinygan.io import PathError, check_in_file, write_json
+from tinygan.punk_quality import attribute_classifier, attribute_names, evaluate_punks, labels
+from tinygan.punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
+
+
+def colour(s):
+    import argparse
+    try:
+        rgb = tuple(int(v) for v in s.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
+    return rgb
+
+
+def summary_lines(r):
+    p, c = r["palette"], r["coverage"]
+    lines = [f"Fréchet distance (attribute-classifier features, {r['n_fd']} generated vs {r['n_fd']} real): "
+             f"{r['frechet_distance']:.3f}; floor (two halves of the real punks) {r['floor']:.3f}",
+             f"palette fidelity: {p['within']:.3f} of generated pixels within {p['tolerance']} of a real colour "
+             f"(median distance {p['median_distance']:.1f}; real punks {p['real']:.3f})",
+             f"coverage: {c['n_within_2x']} of {c['n_common']} attributes with a real rate >= 1% generated within 2x"
+             + (f"; outside: {', '.join(c['outside_2x'])}" if c["outside_2x"] else "")]
+    lines += [f"  {e['label']}  (pixel change {e['pixel_change']:.1f} of 255)" for e in r["codes"]]
+    m = r["memorisation"]
+    if m["n"]:
+        lines.append(f"memorisation: median distance to the nearest training punk, generated "
+                     f"{m['generated_median']:.2f}, held-out real {m['held_out_median']:.2f}")
+    return lines
+
+
+def run(model, data_dir, attributes, background, holdout, n, seed, progress=True):
+    """The evaluation of a punk model; returns the result dict (raises DataError, ValueError)."""
+    cfg = model.cfg
+    punks_png = find_or_download(data_dir)
+    punks = load_punks(data_dir, size=cfg.img_size, background=background)
+    attr = Path(attributes) if attributes else punks_png.parent / "attributes.csv"
+    if not attr.is_file():
+        raise DataError(f"{attr}: attributes.csv not found beside punks.png; pass --attributes")
+    types, accessories = load_attributes(attr)
+    if len(types) != len(punks):
+        raise DataError(f"{attr} describes {len(types)} punks, punks.png holds {len(punks)}")
+    names = attribute_names(accessories)
+    y, t = labels(types, accessories, names)
+    held_idx, train_idx = holdout_split(len(punks), holdout)
+    clf, info = attribute_classifier(
+        punks, y, t, train_idx, held_idx, {"size": cfg.img_size, "background": list(background), "holdout": holdout},
+        [punks_png.parent, cache_dir() / "cryptopunks"], progress)
+    r = evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=n, seed=seed)
+    r["classifier"] = info
+    r["background"], r["holdout"] = list(background), holdout
+    return r
+
+
+def main(argv=None):
+    p = checkpoint_parser(__doc__, None, "checkpoint.npz written by train_cryptopunks.py",
+                          "folder for eval.json (default: the checkpoint's)")
+    p.add_argument("--data-dir", default=None, help="CryptoPunks folder (as for train_cryptopunks.py)")
+    p.add_argument("--attributes", default=None, help="attributes.csv (default: beside punks.png)")
+    p.add_argument("--background", type=colour, default=None,
+                   help="R,G,B the punks were composited on (default: the run's data.json, else "
+                        f"{','.join(map(str, DEFAULT_BACKGROUND))})")
+    p.add_argument("--holdout", type=nonneg_int, default=None, help="held-out punks (default: the run's, else 500)")
+    p.add_argument("--n", type=positive_int, default=10000, help="generated punks for the coverage (default 10000)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the generated latents (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    model, meta = open_checkpoint(p, args)
+    if args.attributes:
+        try:
+            check_in_file(args.attributes, "--attributes")
+        except PathError as e:
+            p.error(str(e))
+    if model.cfg.img_channels != 3:
+        p.error("this checkpoint is not a CryptoPunks model")
+    run_dir = Path(args.checkpoint).parent
+    data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
+    background = args.background or tuple(data.get("background", DEFAULT_BACKGROUND))
+    holdout = args.holdout if args.holdout is not None else data.get("holdout", 500)
+    try:
+        r = run(model, args.data_dir, args.attributes, background, holdout, args.n, args.seed,
+                progress=not args.no_progress)
+    except (DataError, ValueError) as e:
+        p.error(str(e))
+    r["step"] = meta["step"]
+    out = Path(args.out) if args.out else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "eval.json", r)
+    for line in summary_lines(r):
+        print(line)
+    print(f"wrote {out / 'eval.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

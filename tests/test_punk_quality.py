@@ -1,0 +1,100 @@
+"""The punk measures on known answers, and examples/evaluate_punks.py end to end on a
+synthetic composite with known attributes."""
+import hashlib
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinygan import punk_quality as pq
+from tinygan.infogan import InfoGANConfig
+from tinygan.train import TrainConfig, train
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def palette_images(rng, colours, n=20):
+    return colours[rng.integers(0, len(colours), (n, 24, 24))]            # (n, 24, 24, 3) uint8
+
+
+def test_palette_fidelity_known_answers(rng):
+    colours = np.array([[0, 0, 0], [99, 133, 150], [255, 200, 10], [120, 60, 200]], np.uint8)
+    imgs = palette_images(rng, colours)
+    pal = pq.palette(imgs)
+    assert {tuple(c) for c in pal} == {tuple(c) for c in colours}
+    exact = pq.palette_fidelity(imgs, pal)
+    assert exact["within"] == 1.0 and exact["median_distance"] == 0.0
+    near = pq.palette_fidelity(np.clip(imgs.astype(int) + [0, 10, 0], 0, 255).astype(np.uint8), pal)
+    assert near["within"] == 1.0 and near["median_distance"] == pytest.approx(10, abs=0.01)   # within 16
+    far = pq.palette_fidelity(np.clip(imgs.astype(int) + [20, 0, 0], 0, 255).astype(np.uint8), pal)
+    assert far["within"] < 0.5 and far["median_distance"] == pytest.approx(20, abs=0.01)
+    speckle = imgs.copy()
+    speckle[:, ::2, ::2] = [60, 60, 60]                                     # a quarter of pixels off-palette
+    got = pq.palette_fidelity(speckle, pal)
+    assert got["within"] == pytest.approx(0.75, abs=1e-9)
+
+
+def test_attribute_names_labels_and_rates():
+    acc = [{"pipe", "earring"}, {"earring"}, set(), {"earring", "mohawk"}]
+    assert pq.attribute_names(acc, min_count=2) == ["earring"]
+    assert pq.attribute_names(acc, min_count=1) == ["earring", "mohawk", "pipe"]
+    y, t = pq.labels(["male", "female", "ape", "male"], acc, ["earring", "pipe"])
+    assert y.tolist() == [[1, 1], [1, 0], [0, 0], [1, 0]] and t.tolist() == [4, 3, 1, 4]
+    r = pq.rates(y, t, ["earring", "pipe"])
+    assert r["earring"] == 0.75 and r["pipe"] == 0.25 and r["male"] == 0.5 and r["alien"] == 0.0
+
+
+def test_coverage_counts_the_attributes_within_twice_their_rate():
+    real = {"a": 0.10, "b": 0.05, "c": 0.02, "d": 0.005}
+    gen = {"a": 0.19, "b": 0.01, "c": 0.041, "d": 0.0}
+    cov = pq.coverage(gen, real)
+    assert cov["n_common"] == 3                                             # d is rarer than 1%
+    assert cov["n_within_2x"] == 1 and cov["outside_2x"] == ["b", "c"]
+
+
+@pytest.fixture
+def punk_data(tmp_path, monkeypatch):
+    """50 synthetic punks whose 'pipe' is a bright block in a corner, and their attributes."""
+    rng = np.random.default_rng(3)
+    rgba = np.zeros((5 * 24, 10 * 24, 4), np.uint8)
+    rgba[..., :3] = rng.integers(0, 4, rgba.shape[:2] + (3,)) * 60       # a few flat colours
+    rgba[..., 3] = 255
+    types = ["alien", "ape", "zombie", "female", "male"]
+    rows = ["id,type,accessories"]
+    for i in range(50):
+        r, c = divmod(i, 10)
+        pipe = i % 3 == 0
+        if pipe:
+            rgba[r * 24 + 18:r * 24 + 22, c * 24 + 2:c * 24 + 8, :3] = 240
+        rows.append(f"{i},{types[i % 5]},{'pipe/earring' if pipe else 'earring'}")
+    (tmp_path / "cp").mkdir()
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cp" / "punks.png")
+    (tmp_path / "cp" / "attributes.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr("tinygan.punks.PUNKS_SHA256", hashlib.sha256((tmp_path / "cp" / "punks.png").read_bytes()).hexdigest())
+    monkeypatch.setattr(pq, "MIN_COUNT", 5)
+    monkeypatch.setitem(pq.CLASSIFIER, "steps", 30)
+    return tmp_path / "cp"
+
+
+def test_evaluate_punks_script(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
+    train(cfg, TrainConfig(steps=2, batch_size=8, sample_every=0), x, out, progress=False)
+    main = runpy.run_path(str(EXAMPLES / "evaluate_punks.py"), run_name="not_main")["main"]
+    args = ["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--holdout", "10",
+            "--n", "200", "--no-progress"]
+    assert main(args) == 0
+    r = json.loads((out / "eval.json").read_text())
+    assert r["frechet_distance"] > r["floor"] >= 0                          # noise is farther than real halves
+    assert r["palette"]["real"] == 1.0 and 0 <= r["palette"]["within"] <= 1
+    assert set(r["coverage"]["rates"]) == {"earring", "pipe", *pq.TYPES}
+    assert r["coverage"]["rates"]["pipe"]["real"] == pytest.approx(17 / 50)
+    assert len(r["codes"]) == 2 and all(e["pixel_change"] >= 0 for e in r["codes"])
+    assert r["classifier"]["n_held_out"] == 10 and (punk_data / "punk_classifier.npz").is_file()
+    text = capsys.readouterr().out
+    assert "Fréchet distance" in text and "palette fidelity" in text and "code 0:" in text
+    assert main(args) == 0                                                   # second time: the cached classifier

@@ -1,0 +1,222 @@
+"""How real generated punks are, in numbers (docs/08-cryptopunks.md):
+
+- the Fréchet distance between generated and real punks on the features of an attribute
+  classifier (tinygan/classifier.py), beside its floor: two disjoint halves of the real punks;
+- palette fidelity: the punks are drawn from a small set of flat colours, so how many
+  generated pixels lie within a small RGB distance of a colour that real punks use;
+- coverage: each attribute's and type's rate among generated punks beside its real rate;
+- codes: for each continuous code, how much its sweep changes the pixels and which
+  attributes it turns on or off (its measured name).
+
+The classifier is trained once on the training punks (the held-out ones score it) and
+cached next to the punks, keyed by its settings, the image size and the background.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .classifier import AttributeClassifier
+from .evaluate import frechet_distance, gaussian_stats
+from .figures import render
+from .infogan import sample_latent
+from .io import atomic_save_npz, writable_dir
+from .pixels import to_model
+
+TYPES = ["alien", "ape", "zombie", "female", "male"]
+MIN_COUNT = 100                     # accessories on at least 1% of the 10,000 punks get an output
+CLASSIFIER = {"version": 1, "steps": 1500, "batch": 64, "seed": 0}
+PALETTE_TOLERANCE = 16              # RGB distance (of 255) within which a pixel is a palette colour
+
+
+# ----------------------------------------------------------------------------- labels
+def attribute_names(accessories, min_count=None):
+    """The accessories worn by at least min_count punks (default MIN_COUNT), most common first."""
+    min_count = MIN_COUNT if min_count is None else min_count
+    counts = {}
+    for acc in accessories:
+        for a in acc:
+            counts[a] = counts.get(a, 0) + 1
+    return sorted((a for a, c in counts.items() if c >= min_count), key=lambda a: (-counts[a], a))
+
+
+def labels(types, accessories, names):
+    """(n, len(names)) 0/1 float32 accessory matrix and (n,) type indices."""
+    y = np.array([[a in acc for a in names] for acc in accessories], np.float32).reshape(len(types), len(names))
+    t = np.array([TYPES.index(ty) for ty in types], np.int64)
+    return y, t
+
+
+# ----------------------------------------------------------------------------- palette
+def palette(images_u8):
+    """The distinct RGB colours of uint8 images (..., 3) -> (P, 3) uint8."""
+    return np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0)
+
+
+def palette_distances(images_u8, colours):
+    """For every pixel of uint8 images (..., 3), the RGB distance to the nearest of `colours`
+    (P, 3). Computed once per distinct pixel colour. Returns (distinct colours' distances,
+    their pixel counts)."""
+    px, counts = np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0, return_counts=True)
+    pal = np.asarray(colours, np.float64)
+    best = np.empty(len(px))
+    for i in range(0, len(px), 4096):                                  # (b, P) distances per block
+        d = px[i:i + 4096, None, :].astype(np.float64) - pal[None, :, :]
+        best[i:i + 4096] = np.sqrt((d * d).sum(axis=2).min(axis=1))
+    return best, counts
+
+
+def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
+    """{"within": fraction of pixels within `tolerance` of a palette colour, "median_distance":
+    the median over pixels of the distance to the nearest palette colour}."""
+    d, counts = palette_distances(images_u8, colours)
+    order = np.argsort(d)
+    cum = np.cumsum(counts[order])
+    median = float(d[order][np.searchsorted(cum, cum[-1] / 2)])
+    return {"within": float(counts[d <= tolerance].sum() / counts.sum()), "median_distance": median,
+            "tolerance": tolerance}
+
+
+# ----------------------------------------------------------------------------- the classifier
+def attribute_classifier(punks, y, t, train_idx, held_idx, key_extra, cache_dirs=(), progress=True):
+    """An AttributeClassifier for punks (n, 3, S, S) in [-1, 1]: loaded from the cache when
+    one with the same key is there, else trained on train_idx and cached. Returns
+    (classifier, info) with its held-out accuracy per output."""
+    key = dict(CLASSIFIER, n_attributes=int(y.shape[1]), **key_extra)
+    name = "punk_classifier.npz"
+    clf = AttributeClassifier(punks.shape[-1], y.shape[1], len(TYPES), seed=key["seed"])
+    for d in cache_dirs:
+        path = Path(d) / name if d is not None else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            with np.load(path) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        except Exception:
+            continue
+        if meta.get("key") != key:
+            continue
+        for kind, dct in (("params", clf.net.params), ("buffers", clf.net.buffers)):
+            for k, v in dct.items():
+                v[...] = backend.asarray(arrays[f"{kind}.{k}"], dtype=v.dtype)
+        return clf, dict(meta["info"], path=str(path))
+    rng = np.random.default_rng(key["seed"])
+    xd = backend.asarray(punks[train_idx], dtype=backend.default_dtype())
+    yb = backend.asarray(y[train_idx], dtype=backend.default_dtype())
+    yt = backend.asarray(t[train_idx])
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=key["steps"], desc="punk attribute classifier (once, then cached)", unit="step", leave=False)
+    for _ in range(key["steps"]):
+        idx = backend.asarray(rng.choice(len(train_idx), min(key["batch"], len(train_idx)), replace=False))
+        clf.train_step(xd[idx], yb[idx], yt[idx])
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    info = {"n_held_out": int(len(held_idx))}
+    if len(held_idx):
+        pb, pt = clf.predict(punks[held_idx])
+        yh = y[held_idx] > 0.5
+        info["type_accuracy"] = float((pt == t[held_idx]).mean())
+        info["attribute_accuracy"] = float(((pb > 0.5) == yh).mean())
+        # accuracy flatters rare attributes: the recall over the held-out punks that have each
+        info["attribute_recall"] = float(((pb > 0.5) & yh).sum() / max(yh.sum(), 1))
+    target = writable_dir(cache_dirs)
+    if target is not None:
+        arrays = {f"params.{k}": backend.to_numpy(v) for k, v in clf.net.params.items()}
+        arrays.update((f"buffers.{k}", backend.to_numpy(v)) for k, v in clf.net.buffers.items())
+        info["path"] = str(atomic_save_npz(Path(target) / name, {"key": key, "info": info}, **arrays))
+    return clf, info
+
+
+def classify(clf, images_u8):
+    """(binary probabilities (n, B), type indices (n,)) of uint8 punks (n, S, S, 3)."""
+    return clf.predict(to_model(images_u8, "tanh"))
+
+
+# ----------------------------------------------------------------------------- the measures
+def rates(probs, types, names):
+    """{name: fraction of punks with it} for the accessories (probability > 0.5) and types."""
+    out = {n: float((probs[:, j] > 0.5).mean()) for j, n in enumerate(names)}
+    out.update((ty, float((types == k).mean())) for k, ty in enumerate(TYPES))
+    return out
+
+
+def coverage(gen_rates, real_rates, min_rate=0.01):
+    """Each attribute's generated and real rate; how many of those with a real rate >= min_rate
+    are generated within a factor of 2 of it (between half and twice)."""
+    table = {n: {"generated": gen_rates[n], "real": real_rates[n]} for n in real_rates}
+    common = [n for n, r in real_rates.items() if r >= min_rate]
+    ok = [n for n in common if real_rates[n] / 2 <= gen_rates[n] <= 2 * real_rates[n]]
+    return {"rates": table, "n_common": len(common), "n_within_2x": len(ok),
+            "outside_2x": sorted(set(common) - set(ok))}
+
+
+def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250):
+    """For each continuous code: the mean |pixel| change (0..255) between the two ends of its
+    sweep, over n latents (the other codes and the noise as drawn), and every attribute's and
+    type's rate at each end; the attribute whose rate moves most names the code."""
+    cfg = model.cfg
+    rng = np.random.default_rng([seed, 11])
+    base, _, _ = sample_latent(cfg, n, rng)
+    K = cfg.n_noise + cfg.n_cat
+    out = []
+    for i in range(cfg.n_cont):
+        imgs = []
+        for v in ends:
+            lat = base.copy()
+            lat[:, K + i] = v
+            imgs.append(render(model, lat, batch))
+        change = float(np.abs(imgs[0].astype(np.int16) - imgs[1].astype(np.int16)).mean())
+        lo, hi = (rates(*classify(clf, im), names) for im in imgs)
+        moves = {a: hi[a] - lo[a] for a in lo}
+        top = max(moves, key=lambda a: abs(moves[a]))
+        out.append({"code": i, "pixel_change": change, "ends": list(ends), "rate_low": lo, "rate_high": hi,
+                    "name": top, "name_change": moves[top],
+                    "label": f"code {i}: {top} {lo[top]:.2f} -> {hi[top]:.2f}"})
+    return out
+
+
+def features_of(clf, images_u8):
+    return clf.features(to_model(images_u8, "tanh"))
+
+
+def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000, n_fd=5000, seed=0):
+    """Every measure of the module docstring for a punk model. punks: all real punks (n, 3, S, S)
+    in [-1, 1], composited on the run's background. Returns a dict (JSON-ready)."""
+    from .evaluate import nearest_distances
+    from .pixels import to_uint8, to_unit
+    rng = np.random.default_rng([seed, 6])
+    latent, _, _ = sample_latent(model.cfg, n, rng)
+    gen = render(model, latent)                                            # (n, S, S, 3) uint8
+    real_u8 = to_uint8(punks, "tanh")                                      # (N, S, S, 3)
+    # Fréchet distance: n_fd generated against n_fd real; the floor, two disjoint real halves
+    perm = rng.permutation(len(punks))
+    half = min(n_fd, len(punks) // 2)
+    real_a, real_b = real_u8[perm[:half]], real_u8[perm[half:2 * half]]
+    stats_b = gaussian_stats(features_of(clf, real_b))
+    fd = frechet_distance(features_of(clf, gen[:half]), stats_b)
+    floor = frechet_distance(features_of(clf, real_a), stats_b)
+    # palette
+    pal = palette(real_u8)
+    fidelity = palette_fidelity(gen, pal)
+    fidelity["real"] = palette_fidelity(real_u8[perm[:1000]], pal)["within"]      # 1.0 by construction
+    fidelity["n_palette_colours"] = int(len(pal))
+    # coverage
+    gp, gt = classify(clf, gen)
+    real_rates = rates(y, t, names)                                       # the labels, not the classifier
+    cov = coverage(rates(gp, gt, names), real_rates)
+    # memorisation, as train_cryptopunks.py measures it
+    n_mem = min(300, len(held_idx))
+    train01 = to_unit(punks[train_idx], "tanh")
+    d_fake = nearest_distances(to_model(gen[:n_mem], "sigmoid"), train01) if n_mem else np.zeros(0)
+    d_held = nearest_distances(to_unit(punks[held_idx[:n_mem]], "tanh"), train01) if n_mem else np.zeros(0)
+    mem = {"generated_median": float(np.median(d_fake)) if n_mem else None,
+           "held_out_median": float(np.median(d_held)) if n_mem else None, "n": int(n_mem)}
+    return {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
+            "n_fd": int(half), "palette": fidelity, "coverage": cov,
+            "codes": code_effects(model, clf, names, seed=seed), "memorisation": mem, "n_generated": int(n)}
