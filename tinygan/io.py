@@ -85,6 +85,12 @@ def sha256(data):
 
 
 # ----------------------------------------------------------------------------- user paths
+def _writable(folder):
+    """Writable by us, and not marked read-only: a folder without any write permission bit
+    is left alone even by a user (root) whom the system would let write."""
+    return os.access(folder, os.W_OK | os.X_OK) and bool(Path(folder).stat().st_mode & 0o222)
+
+
 def check_out_dir(path, what="--out"):
     """An output folder: an existing folder we can write into, or one we can create (its
     nearest existing parent is a writable folder). Nothing is created here."""
@@ -92,7 +98,7 @@ def check_out_dir(path, what="--out"):
     if p.exists():
         if not p.is_dir():
             raise PathError(f"{what} {p} is a file, not a folder")
-        if not os.access(p, os.W_OK | os.X_OK):
+        if not _writable(p):
             raise PathError(f"{what} {p} is not writable")
         return p
     parent = p.absolute().parent
@@ -100,7 +106,7 @@ def check_out_dir(path, what="--out"):
         parent = parent.parent
     if not parent.is_dir():
         raise PathError(f"{what} {p}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _writable(parent):
         raise PathError(f"{what} {p} cannot be created: {parent} is not writable")
     return p
 
