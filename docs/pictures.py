@@ -1,7 +1,8 @@
 """Draw the explanatory pictures of docs/02, 03 and 06 into docs/img (matplotlib only).
 
     python docs/pictures.py            # writes docs/img/{im2col,conv_as_matrix,batchnorm_graph,infogan_wiring}.png
-    python docs/pictures.py OUT        # the same into OUT
+    python docs/pictures.py --out OUT  # the same into OUT
+    python docs/pictures.py --mnist-dir DIR    # also img/restyle_examples.png, from 12 MNIST test digits
 
 The numbers in the pictures come from tinygan itself (im2col and the convolution matrices
 are computed with tinygan.conv), so a picture cannot drift from the code.
@@ -153,13 +154,35 @@ def infogan_picture(path):
     plt.close(fig)
 
 
+def restyle_picture(path, mnist_dir, seed=0):
+    """Top row: 12 real test digits; two rows below: each restyled twice, as the consistency
+    term restyles them (tinygan/augment.py)."""
+    from tinygan.augment import restyle
+    from tinygan.data import load_mnist
+    from tinygan.figures import grid, save_image
+    from tinygan.pixels import to_model, to_uint8
+    images, _ = load_mnist("test", mnist_dir)
+    real = to_model(images[:12], "sigmoid")                               # (12, 1, 28, 28)
+    rng = np.random.default_rng(seed)
+    rows = [real, restyle(real, rng), restyle(real, rng)]
+    save_image(grid(np.concatenate([to_uint8(r, "sigmoid") for r in rows]), 12), path, scale=2)
+
+
 def main(argv=None):
-    out = Path(argv[0]) if argv else IMG                                 # another folder, for the tests
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(IMG), help="folder for the pictures (default: docs/img)")
+    ap.add_argument("--mnist-dir", default=None, help="MNIST folder: also draw restyle_examples.png")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
     out.mkdir(exist_ok=True)
     for name, draw in (("im2col", im2col_picture), ("conv_as_matrix", conv_as_matrix_picture),
                        ("batchnorm_graph", batchnorm_picture), ("infogan_wiring", infogan_picture)):
         draw(out / f"{name}.png")
         print(f"wrote {out / name}.png")
+    if args.mnist_dir:
+        restyle_picture(out / "restyle_examples.png", args.mnist_dir)
+        print(f"wrote {out / 'restyle_examples.png'}")
     return 0
 
 

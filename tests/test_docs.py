@@ -89,6 +89,6 @@ def test_every_embedded_picture_exists():
 
 def test_the_pictures_script_draws_them(tmp_path):
     import runpy
-    assert runpy.run_path(str(ROOT / "docs" / "pictures.py"), run_name="not_main")["main"]([str(tmp_path)]) == 0
+    assert runpy.run_path(str(ROOT / "docs" / "pictures.py"), run_name="not_main")["main"](["--out", str(tmp_path)]) == 0
     for name in ("im2col", "conv_as_matrix", "batchnorm_graph", "infogan_wiring"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
