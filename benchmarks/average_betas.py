@@ -5,7 +5,9 @@ The averages never change training, so one run compares them all on one trajecto
     python benchmarks/average_betas.py --data-dir DIR --out runs/avg --seed 0 --betas 0.99 0.995 0.999
 
 Writes betas.json into --out: per beta, and for the trained weights, the Fréchet distance
-of 10,000 generated digits (docs/07-mnist.md explains the measure), plus the usual run.
+of 10,000 generated digits (docs/07-mnist.md explains the measure), with G's BatchNorm
+running statistics as trained and recomputed for the weights used (average.py); the
+averages' weights in averages.npz; plus the usual run.
 """
 import argparse
 import json
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygan.average import WeightAverage
+from tinygan.average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
+from tinygan.infogan import AVERAGE_STATS_SEED, sample_latent
 from tinygan.data import load_mnist
 from tinygan.evaluate import digit_classifier, evaluate_mnist, frechet_distance, generated_digits, _pixels
 from tinygan.data import cache_dir, mnist_dir
@@ -62,11 +65,25 @@ def main():
     def fd():
         return frechet_distance(clf.features(_pixels(generated_digits(model, 10000, averaged=False))), info["test_stats"])
 
+    def fd_recomputed_stats():
+        raw = batchnorm_state(model.G)
+        rng = np.random.default_rng(AVERAGE_STATS_SEED)
+        recompute_batchnorm(model.G, (model.generate_input(sample_latent(cfg, 64, rng)[0]) for _ in range(20)))
+        try:
+            return fd()
+        finally:
+            set_batchnorm_state(model.G, raw)
+
     result = {"config": cfg.to_dict(), "seed": args.seed, "accuracy": acc, "floor": info["floor"],
-              "trained_weights": fd(), "averages": {}}
+              "trained_weights": fd(), "trained_weights_recomputed_stats": fd_recomputed_stats(),
+              "averages": {}, "averages_recomputed_stats": {}}
+    saved = {}
     for b, a in averages.items():
         with a.swapped_in():
             result["averages"][str(b)] = fd()
+            result["averages_recomputed_stats"][str(b)] = fd_recomputed_stats()
+        saved[f"beta_{b}"] = a.avg
+    np.savez(Path(args.out) / "averages.npz", **saved)
     (Path(args.out) / "betas.json").write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
 

@@ -9,10 +9,47 @@ heading, and each step's G draws with that step's jitter. The exponential moving
 after each of G's updates t = 1, 2, ... averages the jitter out over about 1 / (1 - beta)
 steps (beta_t is smaller at first, so that the average forgets the initial weights
 quickly). Nothing is differentiated through it: training never reads w_avg, so it needs
-no backward pass and changes no gradient. Sampling swaps w_avg into G; BatchNorm's running
-statistics are G's own (measured to be close enough: docs/07-mnist.md).
+no backward pass and changes no gradient. Sampling swaps w_avg into G.
+
+G's BatchNorm layers normalise with running statistics at sampling time, and those were
+collected for the trained weights, not for the average. So the averaged G gets statistics
+of its own: `recompute_batchnorm` runs it in training mode over a few batches and sets
+each running mean and variance to the plain average of the batches' statistics
+(momentum 1/k at the k-th batch). docs/07-mnist.md measures both choices.
 """
 from contextlib import contextmanager
+
+from .layers import BatchNorm, leaves
+
+
+def recompute_batchnorm(module, batches):
+    """Set the running statistics of every BatchNorm inside `module` to the average of its
+    batch statistics over `batches` (inputs of `module`), computed in training mode. The
+    layers' momentum and the module's mode are restored afterwards."""
+    bns = [layer for layer in leaves(module) if isinstance(layer, BatchNorm)]
+    momenta, was_training = [b.momentum for b in bns], module.training
+    module.train()
+    try:
+        for k, x in enumerate(batches, start=1):
+            for b in bns:
+                b.momentum = 1.0 / k          # running = (1 - 1/k) running + (1/k) batch: the mean of k batches
+            module.forward(x)
+    finally:
+        for b, m in zip(bns, momenta):
+            b.momentum = m
+        if not was_training:
+            module.eval()
+
+
+def batchnorm_state(module):
+    """Copies of the running statistics of every BatchNorm inside `module`."""
+    return [{k: v.copy() for k, v in b.buffers.items()} for b in leaves(module) if isinstance(b, BatchNorm)]
+
+
+def set_batchnorm_state(module, state):
+    for b, saved in zip([b for b in leaves(module) if isinstance(b, BatchNorm)], state):
+        for k, v in saved.items():
+            b.buffers[k][...] = v
 
 
 class WeightAverage:

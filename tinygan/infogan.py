@@ -20,7 +20,10 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
-from .average import WeightAverage
+from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
+
+
+AVERAGE_STATS_SEED = 4321   # the latents the averaged G measures its BatchNorm statistics on
 
 
 @dataclass
@@ -187,6 +190,7 @@ class InfoGAN:
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
         # beyond the paper: a running average of G's weights for sampling (updated by the training loop)
         self.g_average = WeightAverage(self.g_flat, cfg.g_average) if cfg.g_average else None
+        self._average_stats_t = None   # the average's step that the cached BatchNorm statistics belong to
         # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
         self.regularisers = regularisers.from_config(cfg)
 
@@ -266,12 +270,32 @@ class InfoGAN:
         out.update(self.g_step(real.shape[0]))
         return losses_to_host(out)
 
-    def sampling_weights(self, averaged=True):
+    @contextlib.contextmanager
+    def sampling_weights(self, averaged=True, stats_batches=20, stats_batch_size=64):
         """A context in which G computes with the weights used for sampling: the running
-        average when the model keeps one (and `averaged`), else the trained weights."""
-        if averaged and self.g_average is not None:
-            return self.g_average.swapped_in()
-        return contextlib.nullcontext()
+        average when the model keeps one (and `averaged`), with BatchNorm statistics measured
+        for it (average.recompute_batchnorm over fixed latent batches, once per average);
+        else the trained weights. Everything is put back afterwards."""
+        if not averaged or self.g_average is None:
+            yield
+            return
+        raw = batchnorm_state(self.G)
+        with self.g_average.swapped_in():
+            try:
+                if self._average_stats_t != self.g_average.t:
+                    rng = np.random.default_rng(AVERAGE_STATS_SEED)
+                    recompute_batchnorm(self.G, (self.generate_input(sample_latent(self.cfg, stats_batch_size, rng)[0])
+                                                 for _ in range(stats_batches)))
+                    self._average_stats, self._average_stats_t = batchnorm_state(self.G), self.g_average.t
+                else:
+                    set_batchnorm_state(self.G, self._average_stats)
+                yield
+            finally:
+                set_batchnorm_state(self.G, raw)
+
+    def generate_input(self, latent):
+        """Host latents (n, latent_dim) as G's input on the active backend."""
+        return backend.asarray(latent, dtype=self.G.params["0.w"].dtype)
 
     def classify(self, images, batch_size=500):
         """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
@@ -333,6 +357,7 @@ class InfoGAN:
                     raise ValueError("G_average: checkpoint shape differs from the model's")
                 self.g_average.avg[...] = backend.asarray(arrays["G_average"], dtype=self.g_average.avg.dtype)
                 self.g_average.t = meta["g_average_t"]
+                self._average_stats_t = None
         except KeyError as e:
             raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
         self.rng.bit_generator.state = meta["rng"]
