@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tinygan import evaluate
+from tinygan.classifier import fit_digits
 from tinygan.evaluate import digit_classifier, frechet_distance, gaussian_stats
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -104,3 +105,12 @@ def test_digit_classifier_on_real_mnist(tmp_path):
     clf, info = digit_classifier(train, test, [tmp_path], progress=False)
     assert info["test_accuracy"] > 0.98
     assert info["floor"] < 1.0
+
+
+@pytest.mark.skipif(not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists(), reason="needs the MNIST files")
+def test_digit_classifier_on_a_small_real_subset():
+    """200 steps on 5,000 real digits already read 1,000 test digits above 90%."""
+    from tinygan.data import load_mnist
+    (xtr, ytr), (xte, yte) = load_mnist("train", SHARED_MNIST, download=False), load_mnist("test", SHARED_MNIST, download=False)
+    clf = fit_digits(evaluate._pixels(xtr[:5000]), ytr[:5000], steps=200, batch=64)
+    assert (clf.predict(evaluate._pixels(xte[:1000])) == yte[:1000]).mean() > 0.9
