@@ -47,7 +47,12 @@ def summary_lines(r):
              f"palette fidelity: {p['within']:.3f} of generated pixels within {p['tolerance']} of a real colour "
              f"(median distance {p['median_distance']:.1f}; real punks {p['real']:.3f})",
              f"coverage: {c['n_within_2x']} of {c['n_common']} attributes with a real rate >= 1% generated within 2x"
-             + (f"; outside: {', '.join(c['outside_2x'])}" if c["outside_2x"] else "")]
+             + (f"; outside: {', '.join(c['outside_2x'][:12])}" if c["outside_2x"] else "")
+             + (f" and {len(c['outside_2x']) - 12} more (eval.json)" if len(c["outside_2x"]) > 12 else "")]
+    k = r.get("classifier", {})
+    if "type_accuracy" in k:
+        lines.append(f"attribute classifier on {k['n_held_out']} held-out punks: type accuracy {k['type_accuracy']:.3f}, "
+                     f"accessory accuracy {k['attribute_accuracy']:.3f}, recall {k['attribute_recall']:.3f}")
     lines += [f"  {e['label']}  (pixel change {e['pixel_change']:.1f} of 255)" for e in r["codes"]]
     m = r["memorisation"]
     if m["n"]:
