@@ -49,7 +49,7 @@ def test_sample_script_bad_input(mnist_ckpt, tmp_path, args, needle, capsys):
 def test_sample_script_missing_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit):
         script("sample.py")["main"](["--checkpoint", str(tmp_path / "nope.npz")])
-    assert "no checkpoint" in capsys.readouterr().err
+    assert "nope.npz does not exist" in capsys.readouterr().err
 
 
 def test_tsne_script(mnist_ckpt, tmp_path):
