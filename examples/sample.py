@@ -5,7 +5,8 @@
 
 Codes that are not given are drawn at random (categorical uniformly, continuous uniform on
 [-1, 1]); the noise vector is drawn from --seed. Writes one PNG grid and the latents used
-(latents.npy) into --out.
+(latents.npy) into --out. A checkpoint that keeps a running average of G's weights (the
+MNIST default) draws with it; --trained-weights draws with G's own weights instead.
 """
 import argparse
 import sys
@@ -34,9 +35,12 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=16, help="number of images")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the codes not given")
     p.add_argument("--scale", type=int, default=None, help="integer upscaling of the PNG (default: 2, or 4 for RGB)")
+    p.add_argument("--nrow", type=int, default=8, help="images per row of the grid (default 8)")
+    p.add_argument("--trained-weights", action="store_true",
+                   help="draw with G's trained weights, not the running average the checkpoint keeps")
     args = p.parse_args(argv)
-    if args.n < 1:
-        p.error("--n must be >= 1")
+    if args.n < 1 or args.nrow < 1:
+        p.error("--n and --nrow must be >= 1")
     model, _ = open_checkpoint(p, args)
     cfg = model.cfg
     if args.category is not None and not 0 <= args.category < cfg.n_cat:
@@ -49,11 +53,11 @@ def main(argv=None):
             p.error(f"--code index {i} out of range: this checkpoint has {cfg.n_cont} continuous codes")
         cont[:, i] = v
     latent, _, _ = sample_latent(cfg, args.n, rng, cat=cat, cont=cont)
-    imgs = render(model, latent)
+    imgs = render(model, latent, averaged=not args.trained_weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scale = args.scale or (4 if cfg.img_channels == 3 else 2)
-    save_image(grid(imgs, min(args.n, 8)), out / "samples.png", scale)
+    save_image(grid(imgs, min(args.n, args.nrow)), out / "samples.png", scale)
     np.save(out / "latents.npy", latent)
     print(f"wrote {out / 'samples.png'} and {out / 'latents.npy'}")
     return 0

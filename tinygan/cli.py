@@ -66,7 +66,7 @@ def training_parser(description, defaults):
                         "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
-                        "(0: off; e.g. 0.999: about the last 1000 steps)")
+                        "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
