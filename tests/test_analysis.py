@@ -171,3 +171,16 @@ def test_evaluate_script(mnist_ckpt, tmp_path, capsys):
     assert (tmp_path / "mnist" / "digit_classifier.npz").exists()          # cached next to the data
     out = capsys.readouterr().out
     assert "test accuracy" in out and "Fréchet distance of 50 generated digits" in out and "floor" in out
+
+
+def test_sample_script_draws_with_the_average_unless_told(tmp_path):
+    out = tmp_path / "run"
+    cfg = InfoGANConfig(img_size=28, n_noise=4, n_cat=10, n_cont=2, width=4, fc=16, g_average=0.5)
+    x = np.random.default_rng(0).random((32, 1, 28, 28)).astype(np.float32)
+    train(cfg, TrainConfig(steps=3, batch_size=8, sample_every=0), x, out, progress=False)
+    main = script("sample.py")["main"]
+    for name, extra in (("avg", []), ("trained", ["--trained-weights"])):
+        assert main(["--checkpoint", str(out / "checkpoint.npz"), "--out", str(tmp_path / name), "--n", "6",
+                     "--nrow", "3"] + extra) == 0
+    a, b = (np.asarray(Image.open(tmp_path / name / "samples.png")) for name in ("avg", "trained"))
+    assert a.shape == b.shape == ((2 * 30 + 2) * 2, (3 * 30 + 2) * 2) and not np.array_equal(a, b)
