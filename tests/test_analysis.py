@@ -39,7 +39,7 @@ def test_sample_script(mnist_ckpt, tmp_path):
 @pytest.mark.parametrize("args,needle", [(["--category", "10"], "--category must be in 0..9"),
                                          (["--code", "2=1"], "out of range"),
                                          (["--code", "x"], "INDEX=VALUE"),
-                                         (["--n", "0"], "--n must be")])
+                                         (["--n", "0"], "--n and --nrow must be")])
 def test_sample_script_bad_input(mnist_ckpt, tmp_path, args, needle, capsys):
     with pytest.raises(SystemExit):
         script("sample.py")["main"](["--checkpoint", str(mnist_ckpt), "--out", str(tmp_path)] + args)
