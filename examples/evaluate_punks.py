@@ -22,22 +22,11 @@ import json
 import sys
 from pathlib import Path
 
-from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int
+from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int, rgb_colour
 from tinygan.data import DataError, cache_dir
 from tinygan.io import PathError, check_in_file, write_json
 from tinygan.punk_quality import attribute_classifier, attribute_names, evaluate_punks, labels
 from tinygan.punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
-
-
-def colour(s):
-    import argparse
-    try:
-        rgb = tuple(int(v) for v in s.split(","))
-    except ValueError:
-        rgb = ()
-    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
-        raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
-    return rgb
 
 
 def summary_lines(r):
@@ -89,7 +78,7 @@ def main(argv=None):
                           "folder for eval.json (default: the checkpoint's)")
     p.add_argument("--data-dir", default=None, help="CryptoPunks folder (as for train_cryptopunks.py)")
     p.add_argument("--attributes", default=None, help="attributes.csv (default: beside punks.png)")
-    p.add_argument("--background", type=colour, default=None,
+    p.add_argument("--background", type=rgb_colour, default=None,
                    help="R,G,B the punks were composited on (default: the run's data.json, else "
                         f"{','.join(map(str, DEFAULT_BACKGROUND))})")
     p.add_argument("--holdout", type=nonneg_int, default=None, help="held-out punks (default: the run's, else 500)")

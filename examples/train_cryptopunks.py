@@ -13,13 +13,12 @@ background and hold-out the run used) and, when attributes.csv lies beside punks
 eval.json: the measures of examples/evaluate_punks.py (Fréchet distance and its floor,
 palette fidelity, coverage of every attribute, what each code changes).
 """
-import argparse
 import runpy
 import sys
 from pathlib import Path
 
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
-from tinygan.cli import check_args, fail, nonneg_int, training_parser
+from tinygan.cli import check_args, fail, nonneg_int, rgb_colour, training_parser
 from tinygan.data import DataError
 from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
@@ -34,16 +33,6 @@ import numpy as np
 
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 5000, "batch_size": 128}
 SCALE = 4  # nearest-neighbour upscaling of the figures: pixel art stays crisp
-
-
-def colour(s):
-    try:
-        rgb = tuple(int(v) for v in s.split(","))
-    except ValueError:
-        rgb = ()
-    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-        raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
-    return rgb
 
 
 def figures(model, real_train, real_held, out, seed, n_mem=300):
@@ -82,7 +71,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, choices=[24, 32], default=24,
                         help="image size: 24 (the punks' native size, which Table II's generator produces) "
                              "or 32 (the paper's text; the punks padded with background)")
-    parser.add_argument("--background", type=colour, default=DEFAULT_BACKGROUND,
+    parser.add_argument("--background", type=rgb_colour, default=DEFAULT_BACKGROUND,
                         help="R,G,B colour that the transparent pixels are composited onto")
     parser.add_argument("--holdout", type=nonneg_int, default=500,
                         help="punks kept out of training, for the memorisation check")

@@ -32,7 +32,19 @@ def small_cnn(in_channels, img_size, n_out, seed=0, n_features=128):
 
 
 class _Classifier:
-    """What both classifiers share: evaluation-mode passes over many images in blocks."""
+    """What both classifiers share: evaluation-mode passes over many images in blocks, and
+    their weights as host arrays (for caching)."""
+
+    def arrays(self):
+        """{"params.<name>" / "buffers.<name>": host array} of the network."""
+        out = {f"params.{k}": backend.to_numpy(v) for k, v in self.net.params.items()}
+        out.update((f"buffers.{k}", backend.to_numpy(v)) for k, v in self.net.buffers.items())
+        return out
+
+    def load_arrays(self, arrays):
+        for kind, d in (("params", self.net.params), ("buffers", self.net.buffers)):
+            for k, v in d.items():
+                v[...] = backend.asarray(arrays[f"{kind}.{k}"], dtype=v.dtype)
 
     def _outputs(self, x, batch, upto=None):
         """Host float64 outputs of net.layers[:upto] for host images x, evaluation mode."""

@@ -29,6 +29,17 @@ def positive_float(s):
     return v
 
 
+def rgb_colour(s):
+    """"R,G,B" with values 0..255 -> a tuple of three ints."""
+    try:
+        rgb = tuple(int(v) for v in s.split(","))
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+        raise argparse.ArgumentTypeError(f"expected R,G,B with values 0..255, got {s!r}")
+    return rgb
+
+
 def nonneg_float(s):
     v = float(s)
     if not v >= 0 or v == float("inf"):

@@ -3,7 +3,6 @@ images, matched one-to-one to the classes by the Hungarian algorithm; and how re
 generated images look: the Fréchet distance on a classifier's features."""
 import numpy as np
 
-from . import backend
 from .pixels import to_model
 
 
@@ -148,29 +147,16 @@ def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):
     training digits as there are test digits (at most 10,000) against the test digits.
     Returns (classifier, info) with info = {"test_accuracy", "floor", "test_stats", "path"}.
     """
-    import json
-    from pathlib import Path
     from .classifier import DigitClassifier, fit_digits
-    from .io import atomic_save_npz, writable_dir
+    from .io import load_keyed, save_keyed
     (xtr, ytr), (xte, yte) = train, test
     key = dict(DIGIT_CLASSIFIER, n_train=int(len(xtr)), n_test=int(len(xte)))
-    for d in cache_dirs:
-        path = Path(d) / "digit_classifier.npz"
-        if not path.is_file():
-            continue
-        try:
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
-        except Exception:
-            continue                                  # unreadable: train again (and replace it)
-        if meta.get("key") != key:
-            continue
+    name = "digit_classifier.npz"
+    found = load_keyed(cache_dirs, name, key)
+    if found is not None:
+        arrays, meta, path = found
         clf = DigitClassifier(seed=key["seed"])
-        for k, v in clf.net.params.items():
-            v[...] = backend.asarray(arrays[f"params.{k}"], dtype=v.dtype)
-        for k, v in clf.net.buffers.items():
-            v[...] = backend.asarray(arrays[f"buffers.{k}"], dtype=v.dtype)
+        clf.load_arrays(arrays)
         return clf, {"test_accuracy": meta["test_accuracy"], "floor": meta["floor"],
                      "test_stats": (arrays["test_mu"], arrays["test_cov"]), "path": str(path)}
     bar = None
@@ -186,14 +172,10 @@ def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):
     pick = np.random.default_rng(FLOOR_SEED).choice(len(xtr), min(len(xte), len(xtr)), replace=False)
     floor = frechet_distance(clf.features(_pixels(xtr[pick])), test_stats)
     info = {"test_accuracy": acc, "floor": floor, "test_stats": test_stats, "path": None}
-    target = writable_dir(cache_dirs)
-    if target is not None:
-        arrays = {f"params.{k}": backend.to_numpy(v) for k, v in clf.net.params.items()}
-        arrays.update((f"buffers.{k}", backend.to_numpy(v)) for k, v in clf.net.buffers.items())
-        meta = {"key": key, "test_accuracy": acc, "floor": floor}
-        info["path"] = str(atomic_save_npz(Path(target) / "digit_classifier.npz", meta,
-                                           test_mu=test_stats[0], test_cov=test_stats[1], **arrays))
-    elif log is not None:
+    path = save_keyed(cache_dirs, name, key, dict(clf.arrays(), test_mu=test_stats[0], test_cov=test_stats[1]),
+                      test_accuracy=acc, floor=floor)
+    info["path"] = None if path is None else str(path)
+    if path is None and log is not None:
         log("note: no writable folder to cache the digit classifier in; it will be trained again next time")
     return clf, info
 

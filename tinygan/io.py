@@ -49,6 +49,34 @@ def atomic_save_npz(path, meta, **arrays):
     return atomic_write(path, buf.getvalue())
 
 
+def load_keyed(dirs, name, key):
+    """The first readable file `name` in `dirs` (None entries skipped) saved by save_keyed with
+    this `key` (a JSON-able dict of the settings that made it): (arrays, meta, path), or None.
+    A file with another key or an unreadable one is passed over (and replaced on saving)."""
+    for d in dirs:
+        path = Path(d) / name if d is not None else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            with np.load(path) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        except Exception:
+            continue
+        if meta.get("key") == key:
+            return arrays, meta, path
+    return None
+
+
+def save_keyed(dirs, name, key, arrays, **meta):
+    """Save arrays with {"key": key, **meta} as `name` in the first writable of `dirs`,
+    atomically. Returns the path, or None when no folder can be written."""
+    target = writable_dir(dirs)
+    if target is None:
+        return None
+    return atomic_save_npz(Path(target) / name, dict(meta, key=key), **arrays)
+
+
 def save_figure(fig, path, **kwargs):
     """A matplotlib figure saved atomically (format from the path's suffix)."""
     path = Path(path)

@@ -11,9 +11,6 @@
 The classifier is trained once on the training punks (the held-out ones score it) and
 cached next to the punks, keyed by its settings, the image size and the background.
 """
-import json
-from pathlib import Path
-
 import numpy as np
 
 from . import backend
@@ -21,7 +18,7 @@ from .classifier import AttributeClassifier
 from .evaluate import frechet_distance, gaussian_stats
 from .figures import render
 from .infogan import sample_latent
-from .io import atomic_save_npz, writable_dir
+from .io import load_keyed, save_keyed
 from .pixels import to_model
 
 TYPES = ["alien", "ape", "zombie", "female", "male"]
@@ -86,21 +83,10 @@ def attribute_classifier(punks, y, t, train_idx, held_idx, key_extra, cache_dirs
     key = dict(CLASSIFIER, n_attributes=int(y.shape[1]), **key_extra)
     name = "punk_classifier.npz"
     clf = AttributeClassifier(punks.shape[-1], y.shape[1], len(TYPES), seed=key["seed"])
-    for d in cache_dirs:
-        path = Path(d) / name if d is not None else None
-        if path is None or not path.is_file():
-            continue
-        try:
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
-        except Exception:
-            continue
-        if meta.get("key") != key:
-            continue
-        for kind, dct in (("params", clf.net.params), ("buffers", clf.net.buffers)):
-            for k, v in dct.items():
-                v[...] = backend.asarray(arrays[f"{kind}.{k}"], dtype=v.dtype)
+    found = load_keyed(cache_dirs, name, key)
+    if found is not None:
+        arrays, meta, path = found
+        clf.load_arrays(arrays)
         return clf, dict(meta["info"], path=str(path))
     rng = np.random.default_rng(key["seed"])
     xd = backend.asarray(punks[train_idx], dtype=backend.default_dtype())
@@ -125,11 +111,9 @@ def attribute_classifier(punks, y, t, train_idx, held_idx, key_extra, cache_dirs
         info["attribute_accuracy"] = float(((pb > 0.5) == yh).mean())
         # accuracy flatters rare attributes: the recall over the held-out punks that have each
         info["attribute_recall"] = float(((pb > 0.5) & yh).sum() / max(yh.sum(), 1))
-    target = writable_dir(cache_dirs)
-    if target is not None:
-        arrays = {f"params.{k}": backend.to_numpy(v) for k, v in clf.net.params.items()}
-        arrays.update((f"buffers.{k}", backend.to_numpy(v)) for k, v in clf.net.buffers.items())
-        info["path"] = str(atomic_save_npz(Path(target) / name, {"key": key, "info": info}, **arrays))
+    path = save_keyed(cache_dirs, name, key, clf.arrays(), info=info)
+    if path is not None:
+        info["path"] = str(path)
     return clf, info
 
 
