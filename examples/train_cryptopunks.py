@@ -20,11 +20,10 @@ from pathlib import Path
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import check_args, fail, nonneg_int, rgb_colour, training_parser
 from tinygan.data import DataError
-from tinygan.evaluate import nearest_distances
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent, sample_noise
 from tinygan.io import write_json
-from tinygan.pixels import to_model, to_unit
+from tinygan.punk_quality import memorisation
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
 
@@ -54,14 +53,7 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     activity = [float(np.abs(b[:, 2:2 + cfg.img_size].astype(int)
                              - b[:, 2 + 9 * cell:2 + 9 * cell + cfg.img_size].astype(int)).mean()) for b in blocks]
     write_json(out / "codes.json", {"sweep_end_to_end_mean_abs_pixel_change": activity})
-    # memorisation: generated vs held-out real, each to its nearest training punk (pixels in [0, 1])
-    train01 = to_unit(real_train, "tanh")
-    d_fake = nearest_distances(to_model(fake[:n_mem], "sigmoid"), train01)   # uint8 -> [0, 1]
-    d_held = nearest_distances(to_unit(real_held[:n_mem], "tanh"), train01)
-    summary = lambda d: ({"median": float(np.median(d)), "mean": float(d.mean()), "min": float(d.min()),  # noqa: E731
-                          "frac_below_1": float((d < 1).mean())} if len(d) else None)
-    mem = {"n_generated": int(len(d_fake)), "n_held_out": int(len(d_held)),
-           "generated_to_nearest_train": summary(d_fake), "held_out_to_nearest_train": summary(d_held)}
+    mem = memorisation(fake[:n_mem], real_train, real_held[:n_mem])
     write_json(out / "memorisation.json", mem)
     return mem
 

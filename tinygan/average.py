@@ -22,11 +22,16 @@ from contextlib import contextmanager
 from .layers import BatchNorm, leaves
 
 
+def batchnorms(module):
+    """The BatchNorm layers inside `module`, in order."""
+    return [layer for layer in leaves(module) if isinstance(layer, BatchNorm)]
+
+
 def recompute_batchnorm(module, batches):
     """Set the running statistics of every BatchNorm inside `module` to the average of its
     batch statistics over `batches` (inputs of `module`), computed in training mode. The
     layers' momentum and the module's mode are restored afterwards."""
-    bns = [layer for layer in leaves(module) if isinstance(layer, BatchNorm)]
+    bns = batchnorms(module)
     momenta, was_training = [b.momentum for b in bns], module.training
     module.train()
     try:
@@ -43,11 +48,11 @@ def recompute_batchnorm(module, batches):
 
 def batchnorm_state(module):
     """Copies of the running statistics of every BatchNorm inside `module`."""
-    return [{k: v.copy() for k, v in b.buffers.items()} for b in leaves(module) if isinstance(b, BatchNorm)]
+    return [{k: v.copy() for k, v in b.buffers.items()} for b in batchnorms(module)]
 
 
 def set_batchnorm_state(module, state):
-    for b, saved in zip([b for b in leaves(module) if isinstance(b, BatchNorm)], state):
+    for b, saved in zip(batchnorms(module), state):
         for k, v in saved.items():
             b.buffers[k][...] = v
 

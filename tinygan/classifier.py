@@ -84,18 +84,30 @@ class DigitClassifier(_Classifier):
         return self._outputs(x, batch).argmax(axis=1)
 
 
+def _fit(clf, arrays, steps, batch, seed, progress=None):
+    """Train `clf` for `steps` Adam steps on random batches (without replacement within a
+    batch) of the host arrays, which share their first axis; `progress`, a description,
+    shows a progress bar. Returns clf."""
+    rng = np.random.default_rng(seed)
+    n = len(arrays[0])
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=steps, desc=progress, unit="step", leave=False)
+    for _ in range(steps):
+        idx = backend.asarray(rng.choice(n, min(batch, n), replace=False))
+        clf.train_step(*(a[idx] for a in arrays))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return clf
+
+
 def fit_digits(x, y, steps=3000, batch=128, seed=0, progress=None):
     """Train a DigitClassifier on host arrays x (n, 1, 28, 28) in [0, 1] and labels y (n,)."""
-    clf = DigitClassifier(seed)
-    rng = np.random.default_rng(seed)
-    xd = backend.asarray(x, dtype=backend.default_dtype())
-    yd = backend.asarray(np.asarray(y, np.int64))
-    for step in range(steps):
-        idx = backend.asarray(rng.choice(len(x), min(batch, len(x)), replace=False))
-        clf.train_step(xd[idx], yd[idx])
-        if progress is not None:
-            progress(step + 1)
-    return clf
+    arrays = (backend.asarray(x, dtype=backend.default_dtype()), backend.asarray(np.asarray(y, np.int64)))
+    return _fit(DigitClassifier(seed), arrays, steps, batch, seed, progress)
 
 
 class AttributeClassifier(_Classifier):
@@ -130,18 +142,12 @@ class AttributeClassifier(_Classifier):
         return np.exp(-np.logaddexp(0, -b)), t.argmax(axis=1)   # sigmoid(b) without overflow
 
 
-def fit(x, y_binary, y_type, n_types, steps=1500, batch=64, seed=0):
+def fit(x, y_binary, y_type, n_types, steps=1500, batch=64, seed=0, progress=None):
     """Train an AttributeClassifier on host arrays: x (n, 3, S, S), y_binary (n, B) 0/1, y_type (n,)."""
-    clf = AttributeClassifier(x.shape[-1], y_binary.shape[1], n_types, seed=seed)
-    rng = np.random.default_rng(seed)
-    xd = backend.asarray(x, dtype=backend.default_dtype())
-    yb = backend.asarray(y_binary, dtype=backend.default_dtype())
-    yt = backend.asarray(y_type)
-    batch = min(batch, len(x))
-    for _ in range(steps):
-        idx = backend.asarray(rng.choice(len(x), batch, replace=False))
-        clf.train_step(xd[idx], yb[idx], yt[idx])
-    return clf
+    arrays = (backend.asarray(x, dtype=backend.default_dtype()),
+              backend.asarray(y_binary, dtype=backend.default_dtype()), backend.asarray(y_type))
+    return _fit(AttributeClassifier(x.shape[-1], y_binary.shape[1], n_types, seed=seed), arrays, steps, batch,
+                seed, progress)
 
 
 def direction(latents, has):

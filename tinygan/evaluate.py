@@ -159,14 +159,8 @@ def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):
         clf.load_arrays(arrays)
         return clf, {"test_accuracy": meta["test_accuracy"], "floor": meta["floor"],
                      "test_stats": (arrays["test_mu"], arrays["test_cov"]), "path": str(path)}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=key["steps"], desc="digit classifier (once, then cached)", unit="step", leave=False)
     clf = fit_digits(_pixels(xtr), ytr, steps=key["steps"], batch=key["batch"], seed=key["seed"],
-                     progress=None if bar is None else (lambda s: bar.update(1)))
-    if bar is not None:
-        bar.close()
+                     progress="digit classifier (once, then cached)" if progress else None)
     acc = float((clf.predict(_pixels(xte)) == np.asarray(yte)).mean())
     test_stats = gaussian_stats(clf.features(_pixels(xte)))
     pick = np.random.default_rng(FLOOR_SEED).choice(len(xtr), min(len(xte), len(xtr)), replace=False)

@@ -207,7 +207,7 @@ class InfoGAN:
 
     def generate(self, latent):
         """Images from host latent vectors (n, latent_dim), on the active backend."""
-        return self.G.forward(backend.asarray(latent, dtype=self.G.params["0.w"].dtype))
+        return self.G.forward(self.generate_input(latent))
 
     def _heads_backward(self, dlogit, dq, need_param_grads=True):
         """Both heads read the trunk's output h, so dL/dh is the sum of what they send back."""
@@ -271,7 +271,7 @@ class InfoGAN:
         return losses_to_host(out)
 
     @contextlib.contextmanager
-    def sampling_weights(self, averaged=True, stats_batches=20, stats_batch_size=64):
+    def sampling_weights(self, averaged=True):
         """A context in which G computes with the weights used for sampling: the running
         average when the model keeps one (and `averaged`), with BatchNorm statistics measured
         for it (average.recompute_batchnorm over fixed latent batches, once per average);
@@ -283,15 +283,20 @@ class InfoGAN:
         with self.g_average.swapped_in():
             try:
                 if self._average_stats_t != self.g_average.t:
-                    rng = np.random.default_rng(AVERAGE_STATS_SEED)
-                    recompute_batchnorm(self.G, (self.generate_input(sample_latent(self.cfg, stats_batch_size, rng)[0])
-                                                 for _ in range(stats_batches)))
+                    self.measure_batchnorm_stats()
                     self._average_stats, self._average_stats_t = batchnorm_state(self.G), self.g_average.t
                 else:
                     set_batchnorm_state(self.G, self._average_stats)
                 yield
             finally:
                 set_batchnorm_state(self.G, raw)
+
+    def measure_batchnorm_stats(self, batches=20, batch_size=64):
+        """Set G's BatchNorm running statistics to those of its current weights, measured over
+        `batches` fixed latent batches (average.recompute_batchnorm)."""
+        rng = np.random.default_rng(AVERAGE_STATS_SEED)
+        recompute_batchnorm(self.G, (self.generate_input(sample_latent(self.cfg, batch_size, rng)[0])
+                                     for _ in range(batches)))
 
     def generate_input(self, latent):
         """Host latents (n, latent_dim) as G's input on the active backend."""

@@ -13,13 +13,12 @@ cached next to the punks, keyed by its settings, the image size and the backgrou
 """
 import numpy as np
 
-from . import backend
-from .classifier import AttributeClassifier
-from .evaluate import frechet_distance, gaussian_stats
+from .classifier import AttributeClassifier, fit
+from .evaluate import frechet_distance, gaussian_stats, nearest_distances
 from .figures import render
 from .infogan import sample_latent
 from .io import load_keyed, save_keyed
-from .pixels import to_model
+from .pixels import to_model, to_uint8, to_unit
 
 TYPES = ["alien", "ape", "zombie", "female", "male"]
 MIN_COUNT = 100                     # accessories on at least 1% of the 10,000 punks get an output
@@ -82,27 +81,14 @@ def attribute_classifier(punks, y, t, train_idx, held_idx, key_extra, cache_dirs
     (classifier, info) with its held-out accuracy per output."""
     key = dict(CLASSIFIER, n_attributes=int(y.shape[1]), **key_extra)
     name = "punk_classifier.npz"
-    clf = AttributeClassifier(punks.shape[-1], y.shape[1], len(TYPES), seed=key["seed"])
     found = load_keyed(cache_dirs, name, key)
     if found is not None:
         arrays, meta, path = found
+        clf = AttributeClassifier(punks.shape[-1], y.shape[1], len(TYPES), seed=key["seed"])
         clf.load_arrays(arrays)
         return clf, dict(meta["info"], path=str(path))
-    rng = np.random.default_rng(key["seed"])
-    xd = backend.asarray(punks[train_idx], dtype=backend.default_dtype())
-    yb = backend.asarray(y[train_idx], dtype=backend.default_dtype())
-    yt = backend.asarray(t[train_idx])
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=key["steps"], desc="punk attribute classifier (once, then cached)", unit="step", leave=False)
-    for _ in range(key["steps"]):
-        idx = backend.asarray(rng.choice(len(train_idx), min(key["batch"], len(train_idx)), replace=False))
-        clf.train_step(xd[idx], yb[idx], yt[idx])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    clf = fit(punks[train_idx], y[train_idx], t[train_idx], len(TYPES), key["steps"], key["batch"], key["seed"],
+              progress="punk attribute classifier (once, then cached)" if progress else None)
     info = {"n_held_out": int(len(held_idx))}
     if len(held_idx):
         pb, pt = clf.predict(punks[held_idx])
@@ -165,6 +151,22 @@ def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250):
     return out
 
 
+def memorisation(generated_u8, train, held):
+    """Generated punks (uint8 (n, S, S, 3)) and held-out real ones ((m, 3, S, S) in [-1, 1]),
+    each to its nearest training punk ((N, 3, S, S) in [-1, 1]): Euclidean distance of pixels
+    in [0, 1]. If G memorised its training set, generated punks would sit much closer to it
+    than unseen real punks do. Returns counts and {median, mean, min, frac_below_1} of each."""
+    train01 = to_unit(train, "tanh")
+    d_fake = nearest_distances(to_model(generated_u8, "sigmoid"), train01)   # uint8 -> [0, 1]
+    d_held = nearest_distances(to_unit(held, "tanh"), train01)
+
+    def summary(d):
+        return ({"median": float(np.median(d)), "mean": float(d.mean()), "min": float(d.min()),
+                 "frac_below_1": float((d < 1).mean())} if len(d) else None)
+    return {"n_generated": int(len(d_fake)), "n_held_out": int(len(d_held)),
+            "generated_to_nearest_train": summary(d_fake), "held_out_to_nearest_train": summary(d_held)}
+
+
 def features_of(clf, images_u8):
     return clf.features(to_model(images_u8, "tanh"))
 
@@ -172,8 +174,6 @@ def features_of(clf, images_u8):
 def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000, n_fd=5000, seed=0):
     """Every measure of the module docstring for a punk model. punks: all real punks (n, 3, S, S)
     in [-1, 1], composited on the run's background. Returns a dict (JSON-ready)."""
-    from .evaluate import nearest_distances
-    from .pixels import to_uint8, to_unit
     rng = np.random.default_rng([seed, 6])
     latent, _, _ = sample_latent(model.cfg, n, rng)
     gen = render(model, latent)                                            # (n, S, S, 3) uint8
@@ -196,11 +196,11 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     cov = coverage(rates(gp, gt, names), real_rates)
     # memorisation, as train_cryptopunks.py measures it
     n_mem = min(300, len(held_idx))
-    train01 = to_unit(punks[train_idx], "tanh")
-    d_fake = nearest_distances(to_model(gen[:n_mem], "sigmoid"), train01) if n_mem else np.zeros(0)
-    d_held = nearest_distances(to_unit(punks[held_idx[:n_mem]], "tanh"), train01) if n_mem else np.zeros(0)
-    mem = {"generated_median": float(np.median(d_fake)) if n_mem else None,
-           "held_out_median": float(np.median(d_held)) if n_mem else None, "n": int(n_mem)}
+    mem = {"generated_median": None, "held_out_median": None, "n": int(n_mem)}
+    if n_mem:
+        m = memorisation(gen[:n_mem], punks[train_idx], punks[held_idx[:n_mem]])
+        mem["generated_median"] = m["generated_to_nearest_train"]["median"]
+        mem["held_out_median"] = m["held_out_to_nearest_train"]["median"]
     return {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
             "n_fd": int(half), "palette": fidelity, "coverage": cov,
             "codes": code_effects(model, clf, names, seed=seed), "memorisation": mem, "n_generated": int(n)}
