@@ -48,6 +48,7 @@ def im2col_picture(path):
     b.set_xlim(-2.6, 9), b.set_ylim(0, 4), b.set_aspect("equal"), b.axis("off")
     b.set_title("cols (M, KH*KW*C): one row per output position", fontsize=10)
     fig.tight_layout()
+    fig.subplots_adjust(top=0.86)                 # room for the two-line title above the square grid
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
