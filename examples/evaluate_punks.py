@@ -14,6 +14,9 @@ Prints and writes to eval.json (in --out, default the checkpoint's folder):
 - codes: per continuous code, the pixel change between the ends of its sweep and the
   attribute whose rate moves most ("code 2: pipe 0.01 -> 0.62");
 - memorisation: generated and held-out real punks' distances to the nearest training punk.
+A checkpoint that keeps a running average of G's weights (--g-average) is measured with it;
+the Fréchet distance and palette fidelity of G's own weights are printed beside, and
+--trained-weights measures everything with G's own weights.
 The real punks are composited on the run's background and split as in training (both read
 from the run's data.json, written by train_cryptopunks.py; --background and --holdout
 otherwise). The labels are attributes.csv (docs/09-analysis.md says where it comes from).
@@ -38,6 +41,10 @@ def summary_lines(r):
              f"coverage: {c['n_within_2x']} of {c['n_common']} attributes with a real rate >= 1% generated within 2x"
              + (f"; outside: {', '.join(c['outside_2x'][:12])}" if c["outside_2x"] else "")
              + (f" and {len(c['outside_2x']) - 12} more (eval.json)" if len(c["outside_2x"]) > 12 else "")]
+    if "trained_weights" in r:
+        tw = r["trained_weights"]
+        lines.append(f"  (G's own weights, not the running average: Fréchet distance {tw['frechet_distance']:.3f}, "
+                     f"palette fidelity {tw['palette']['within']:.3f})")
     k = r.get("classifier", {})
     if "type_accuracy" in k:
         lines.append(f"attribute classifier on {k['n_held_out']} held-out punks: type accuracy {k['type_accuracy']:.3f}, "
@@ -50,7 +57,7 @@ def summary_lines(r):
     return lines
 
 
-def run(model, data_dir, attributes, background, holdout, n, seed, progress=True):
+def run(model, data_dir, attributes, background, holdout, n, seed, progress=True, averaged=True):
     """The evaluation of a punk model; returns the result dict (raises DataError, ValueError)."""
     cfg = model.cfg
     punks_png = find_or_download(data_dir)
@@ -67,7 +74,7 @@ def run(model, data_dir, attributes, background, holdout, n, seed, progress=True
     clf, info = attribute_classifier(
         punks, y, t, train_idx, held_idx, {"size": cfg.img_size, "background": list(background), "holdout": holdout},
         [punks_png.parent, cache_dir() / "cryptopunks"], progress)
-    r = evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=n, seed=seed)
+    r = evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=n, seed=seed, averaged=averaged)
     r["classifier"] = info
     r["background"], r["holdout"] = list(background), holdout
     return r
@@ -84,6 +91,8 @@ def main(argv=None):
     p.add_argument("--holdout", type=nonneg_int, default=None, help="held-out punks (default: the run's, else 500)")
     p.add_argument("--n", type=positive_int, default=10000, help="generated punks for the coverage (default 10000)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the generated latents (default 0)")
+    p.add_argument("--trained-weights", action="store_true",
+                   help="measure G's trained weights, not the running average the checkpoint keeps")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     model, meta = open_checkpoint(p, args)
@@ -100,7 +109,7 @@ def main(argv=None):
     holdout = args.holdout if args.holdout is not None else data.get("holdout", 500)
     try:
         r = run(model, args.data_dir, args.attributes, background, holdout, args.n, args.seed,
-                progress=not args.no_progress)
+                progress=not args.no_progress, averaged=not args.trained_weights)
     except (DataError, ValueError) as e:
         p.error(str(e))
     r["step"] = meta["step"]

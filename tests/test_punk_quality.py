@@ -98,3 +98,25 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Fréchet distance" in text and "palette fidelity" in text and "code 0:" in text
     assert main(args) == 0                                                   # second time: the cached classifier
+
+
+def test_evaluate_punks_measures_the_average_and_the_trained_weights(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16,
+                        g_average=0.9)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
+    train(cfg, TrainConfig(steps=3, batch_size=8, sample_every=0), x, out, progress=False)
+    main = runpy.run_path(str(EXAMPLES / "evaluate_punks.py"), run_name="not_main")["main"]
+    args = ["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--holdout", "10",
+            "--n", "200", "--no-progress"]
+    assert main(args) == 0
+    avg = json.loads((out / "eval.json").read_text())
+    assert avg["averaged_weights"] and "G's own weights" in capsys.readouterr().out
+    own = avg["trained_weights"]["frechet_distance"]
+    assert own != pytest.approx(avg["frechet_distance"])                    # the average is other weights
+    assert main(args + ["--trained-weights"]) == 0
+    tw = json.loads((out / "eval.json").read_text())
+    assert not tw["averaged_weights"] and "trained_weights" not in tw
+    # the same latents and real halves: the side measure is the full measure of G's own weights
+    assert tw["frechet_distance"] == pytest.approx(own)
+    assert tw["palette"]["within"] == pytest.approx(avg["trained_weights"]["palette"]["within"])

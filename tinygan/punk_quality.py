@@ -126,7 +126,7 @@ def coverage(gen_rates, real_rates, min_rate=0.01):
             "outside_2x": sorted(set(common) - set(ok))}
 
 
-def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250):
+def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250, averaged=True):
     """For each continuous code: the mean |pixel| change (0..255) between the two ends of its
     sweep, over n latents (the other codes and the noise as drawn), and every attribute's and
     type's rate at each end; the attribute whose rate moves most names the code."""
@@ -140,7 +140,7 @@ def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250):
         for v in ends:
             lat = base.copy()
             lat[:, K + i] = v
-            imgs.append(render(model, lat, batch))
+            imgs.append(render(model, lat, batch, averaged))
         change = float(np.abs(imgs[0].astype(np.int16) - imgs[1].astype(np.int16)).mean())
         lo, hi = (rates(*classify(clf, im), names) for im in imgs)
         moves = {a: hi[a] - lo[a] for a in lo}
@@ -171,12 +171,15 @@ def features_of(clf, images_u8):
     return clf.features(to_model(images_u8, "tanh"))
 
 
-def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000, n_fd=5000, seed=0):
+def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000, n_fd=5000, seed=0,
+                   averaged=True):
     """Every measure of the module docstring for a punk model. punks: all real punks (n, 3, S, S)
-    in [-1, 1], composited on the run's background. Returns a dict (JSON-ready)."""
+    in [-1, 1], composited on the run's background. Drawn with G's averaged weights when the
+    model keeps them (and `averaged`); then "trained_weights" also holds the Fréchet distance
+    and palette fidelity of G's own weights, on the same latents. Returns a dict (JSON-ready)."""
     rng = np.random.default_rng([seed, 6])
     latent, _, _ = sample_latent(model.cfg, n, rng)
-    gen = render(model, latent)                                            # (n, S, S, 3) uint8
+    gen = render(model, latent, averaged=averaged)                         # (n, S, S, 3) uint8
     real_u8 = to_uint8(punks, "tanh")                                      # (N, S, S, 3)
     # Fréchet distance: n_fd generated against n_fd real; the floor, two disjoint real halves
     perm = rng.permutation(len(punks))
@@ -201,6 +204,12 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
         m = memorisation(gen[:n_mem], punks[train_idx], punks[held_idx[:n_mem]])
         mem["generated_median"] = m["generated_to_nearest_train"]["median"]
         mem["held_out_median"] = m["held_out_to_nearest_train"]["median"]
-    return {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
-            "n_fd": int(half), "palette": fidelity, "coverage": cov,
-            "codes": code_effects(model, clf, names, seed=seed), "memorisation": mem, "n_generated": int(n)}
+    r = {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
+         "n_fd": int(half), "palette": fidelity, "coverage": cov,
+         "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "memorisation": mem,
+         "n_generated": int(n), "averaged_weights": bool(averaged and model.g_average is not None)}
+    if r["averaged_weights"]:
+        own = render(model, latent[:half], averaged=False)
+        r["trained_weights"] = {"frechet_distance": frechet_distance(features_of(clf, own), stats_b),
+                                "palette": palette_fidelity(own, pal)}
+    return r
