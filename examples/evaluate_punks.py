@@ -59,9 +59,20 @@ def summary_lines(r):
 
 def run(model, data_dir, attributes, background, holdout, n, seed, progress=True, averaged=True):
     """The evaluation of a punk model; returns the result dict (raises DataError, ValueError)."""
-    cfg = model.cfg
+    d = labelled_punks(data_dir, attributes, model.cfg.img_size, background, holdout, progress)
+    r = evaluate_punks(model, d["punks"], d["y"], d["t"], d["names"], d["train_idx"], d["held_idx"], d["clf"],
+                       n=n, seed=seed, averaged=averaged)
+    r["classifier"] = d["info"]
+    r["background"], r["holdout"] = list(background), holdout
+    return r
+
+
+def labelled_punks(data_dir, attributes, size, background, holdout, progress=True):
+    """The real punks (composited on `background`), their labels from attributes.csv, the
+    training script's hold-out split and the attribute classifier (cached). Also used by
+    vector_addition.py --auto. Returns a dict; raises DataError."""
     punks_png = find_or_download(data_dir)
-    punks = load_punks(data_dir, size=cfg.img_size, background=background)
+    punks = load_punks(data_dir, size=size, background=background)
     attr = Path(attributes) if attributes else punks_png.parent / "attributes.csv"
     if not attr.is_file():
         raise DataError(f"{attr}: attributes.csv not found beside punks.png; pass --attributes")
@@ -72,12 +83,17 @@ def run(model, data_dir, attributes, background, holdout, n, seed, progress=True
     y, t = labels(types, accessories, names)
     held_idx, train_idx = holdout_split(len(punks), holdout)
     clf, info = attribute_classifier(
-        punks, y, t, train_idx, held_idx, {"size": cfg.img_size, "background": list(background), "holdout": holdout},
+        punks, y, t, train_idx, held_idx, {"size": size, "background": list(background), "holdout": holdout},
         [punks_png.parent, cache_dir() / "cryptopunks"], progress)
-    r = evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=n, seed=seed, averaged=averaged)
-    r["classifier"] = info
-    r["background"], r["holdout"] = list(background), holdout
-    return r
+    return {"punks": punks, "y": y, "t": t, "names": names, "train_idx": train_idx, "held_idx": held_idx,
+            "clf": clf, "info": info}
+
+
+def run_data(run_dir, background=None, holdout=None):
+    """The background and hold-out a run used (its data.json), unless given."""
+    data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
+    return (background or tuple(data.get("background", DEFAULT_BACKGROUND)),
+            holdout if holdout is not None else data.get("holdout", 500))
 
 
 def main(argv=None):
@@ -104,9 +120,7 @@ def main(argv=None):
     if model.cfg.img_channels != 3:
         p.error("this checkpoint is not a CryptoPunks model")
     run_dir = Path(args.checkpoint).parent
-    data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
-    background = args.background or tuple(data.get("background", DEFAULT_BACKGROUND))
-    holdout = args.holdout if args.holdout is not None else data.get("holdout", 500)
+    background, holdout = run_data(run_dir, args.background, args.holdout)
     try:
         r = run(model, args.data_dir, args.attributes, background, holdout, args.n, args.seed,
                 progress=not args.no_progress, averaged=not args.trained_weights)

@@ -7,32 +7,32 @@ other samples:
     python examples/vector_addition.py --checkpoint runs/punks/checkpoint.npz --out va \\
         --with 3,17,42 --without 5,8,9 --targets 1,2,4,6
 
-Automatically (--auto, needs attributes.csv beside punks.png or --attributes): a small
-attribute classifier (tinygan's own layers) is trained on real punks and its held-out
-accuracy reported; it labels generated punks; for each attribute (cigarette, pipe,
+Automatically (--auto, needs attributes.csv beside punks.png or --attributes): the
+attribute classifier of evaluate_punks.py (tinygan/punk_quality.py; trained once on the
+run's training punks, then cached) labels generated punks; for each attribute (cigarette, pipe,
 mohawk, earring and the five types) the direction is mean(latent with) - mean(latent
 without); it is added to generated punks without the attribute, and the fraction that
 then show it (by the classifier) is compared with the same for random directions of the
 same norm. Figures va_<attribute>.png and auto.json go into --out.
 """
 import argparse
+import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from tinygan.classifier import direction, fit
-from tinygan.pixels import to_model
+from tinygan.classifier import direction
 from tinygan.io import write_json
-from tinygan.cli import checkpoint_parser, open_checkpoint
+from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int
 from tinygan.data import DataError
 from tinygan.figures import grid, render, save_image, tile_blocks
 from tinygan.infogan import sample_latent
-from tinygan.punks import holdout_split, load_attributes, load_punks, search_dirs
+from tinygan.punk_quality import TYPES, classify
 
-BINARY = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
+# the attributes whose directions --auto finds: accessory groups (any of their accessories), then the types
+GROUPS = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
           "earring": ("earring",)}
-TYPES = ["alien", "ape", "zombie", "female", "male"]
 
 
 def indices(s):
@@ -48,60 +48,43 @@ def before_after(model, latent, v, path, scale):
     save_image(tile_blocks([grid(a, 1), grid(b, 1)], 2, gap=8), path, scale)
 
 
-def labels_of(types, accessories):
-    """(n, 4) binary attribute matrix and (n,) type index from the attributes file."""
-    y = np.array([[bool(acc & set(names)) for names in BINARY.values()] for acc in accessories], np.float32)
-    t = np.array([TYPES.index(ty) for ty in types])
-    return y, t
+def has_attributes(clf, names, images_u8):
+    """(n, groups + types) bool: which of GROUPS (any of its accessories, probability > 0.5)
+    and which type the attribute classifier sees in uint8 punks (n, S, S, 3)."""
+    probs, types = classify(clf, images_u8)
+    cols = [[names.index(a) for a in group if a in names] for group in GROUPS.values()]
+    groups = np.stack([(probs[:, c] > 0.5).any(axis=1) if c else np.zeros(len(probs), bool) for c in cols], axis=1)
+    return np.concatenate([groups, np.eye(len(TYPES), dtype=bool)[types]], axis=1)
 
 
-def auto_directions(model, punks, y, t, held, train_idx, n_generated, n_apply, seed, steps, out, scale):
-    """Classifier, directions, and the success rate of each direction against random ones."""
-    clf = fit(punks[train_idx], y[train_idx], t[train_idx], len(TYPES), steps=steps, seed=seed)
-    pb, pt = clf.predict(punks[held])
-    report = {"classifier_held_out": {
-        **{name: float(((pb[:, i] > 0.5) == (y[held, i] > 0.5)).mean()) for i, name in enumerate(BINARY)},
-        "type": float((pt == t[held]).mean()), "n_held_out": int(len(held))},
-        # accuracy flatters rare attributes (3% of punks have a pipe): also the recall of each
-        "classifier_held_out_recall": {
-            name: (float((pb[y[held, i] > 0.5, i] > 0.5).mean()) if (y[held, i] > 0.5).any() else None)
-            for i, name in enumerate(BINARY)}}
+def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale):
+    """For each attribute: its direction among n_generated generated punks (the classifier
+    labels them), the fraction of n_apply punks without it that show it after the addition,
+    and the same for three random directions of the same norm."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
-    gb, gt = clf.predict(_as_model_range(render(model, latent)))
-    has = np.concatenate([gb > 0.5, np.eye(len(TYPES), dtype=bool)[gt]], axis=1)   # (n, 4 + 5)
-    names = list(BINARY) + TYPES
-    report["attributes"] = {}
-    for j, name in enumerate(names):
+    has = has_attributes(clf, names, render(model, latent))                # (n, 4 + 5)
+    report = {}
+    for j, name in enumerate(list(GROUPS) + TYPES):
         entry = {"generated_with": int(has[:, j].sum())}
         if has[:, j].sum() < 5 or (~has[:, j]).sum() < 5:
             entry["skipped"] = "fewer than 5 generated punks with or without it"
-            report["attributes"][name] = entry
+            report[name] = entry
             continue
         v = direction(latent, has[:, j])
         base = latent[~has[:, j]][:n_apply]
-        entry["success"] = _fraction_with(model, clf, base + v, j)
+        entry["success"] = float(has_attributes(clf, names, render(model, base + v))[:, j].mean())
         rand = []
         for r in range(3):
             u = rng.standard_normal(v.shape)
-            rand.append(_fraction_with(model, clf, base + u / np.linalg.norm(u) * np.linalg.norm(v), j))
+            moved = base + u / np.linalg.norm(u) * np.linalg.norm(v)
+            rand.append(float(has_attributes(clf, names, render(model, moved))[:, j].mean()))
         entry["random_direction"] = float(np.mean(rand))
         entry["norm"] = float(np.linalg.norm(v))
         entry["n_applied"] = int(len(base))
-        report["attributes"][name] = entry
+        report[name] = entry
         before_after(model, base[:8], v, out / f"va_{name}.png", scale)
     return report
-
-
-def _as_model_range(u8):
-    """uint8 (n, H, W, 3) -> float (n, 3, H, W) in [-1, 1], as the classifier was trained."""
-    return to_model(u8, "tanh")
-
-
-def _fraction_with(model, clf, latent, j):
-    b, t = clf.predict(_as_model_range(render(model, latent)))
-    has = np.concatenate([b > 0.5, np.eye(len(TYPES), dtype=bool)[t]], axis=1)
-    return float(has[:, j].mean())
 
 
 def main(argv=None):
@@ -115,10 +98,11 @@ def main(argv=None):
     p.add_argument("--auto", action="store_true", help="find attribute directions with a classifier (punks)")
     p.add_argument("--data-dir", default=None, help="CryptoPunks folder (for --auto)")
     p.add_argument("--attributes", default=None, help="attributes.csv (default: beside punks.png)")
-    p.add_argument("--n-generated", type=int, default=3000, help="generated punks labelled for --auto")
-    p.add_argument("--n-apply", type=int, default=200, help="punks without an attribute that its direction is added to")
-    p.add_argument("--classifier-steps", type=int, default=1500, help="training steps of the attribute classifier")
-    p.add_argument("--holdout", type=int, default=500, help="held-out real punks, as for train_cryptopunks.py")
+    p.add_argument("--n-generated", type=positive_int, default=3000, help="generated punks labelled for --auto")
+    p.add_argument("--n-apply", type=positive_int, default=200,
+                   help="punks without an attribute that its direction is added to")
+    p.add_argument("--holdout", type=nonneg_int, default=None,
+                   help="held-out real punks the classifier is scored on (default: the run's data.json, else 500)")
     args = p.parse_args(argv)
     model, _ = open_checkpoint(p, args)
     out = Path(args.out)
@@ -128,25 +112,22 @@ def main(argv=None):
     if args.auto:
         if cfg.img_channels != 3:
             p.error("--auto needs a CryptoPunks checkpoint")
+        ev = runpy.run_path(str(Path(__file__).with_name("evaluate_punks.py")), run_name="not_main")
+        background, holdout = ev["run_data"](Path(args.checkpoint).parent, None, args.holdout)
         try:
-            punks = load_punks(args.data_dir, size=cfg.img_size)
-            attr = Path(args.attributes) if args.attributes else next(
-                (d / "attributes.csv" for d in search_dirs("cryptopunks", args.data_dir)
-                 if (d / "attributes.csv").is_file()), None)
-            if attr is None:
-                raise DataError("attributes.csv not found beside punks.png; pass --attributes")
-            y, t = labels_of(*load_attributes(attr))
+            d = ev["labelled_punks"](args.data_dir, args.attributes, cfg.img_size, background, holdout)
         except (DataError, ValueError) as e:
             p.error(str(e))
-        held, train_idx = holdout_split(len(punks), min(args.holdout, len(punks) - 1))  # the training script's split
-        report = auto_directions(model, punks, y, t, held, train_idx, args.n_generated, args.n_apply,
-                                 args.seed, args.classifier_steps, out, scale)
+        report = {"classifier": d["info"],
+                  "attributes": auto_directions(model, d["clf"], d["names"], args.n_generated, args.n_apply,
+                                                args.seed, out, scale)}
         write_json(out / "auto.json", report)
         for name, e in report["attributes"].items():
             if "success" in e:
                 print(f"{name:10s} direction adds it to {e['success']:.2f} of {e['n_applied']} punks "
                       f"(random direction: {e['random_direction']:.2f})")
-        print(f"classifier held-out accuracy: {report['classifier_held_out']}; wrote {out / 'auto.json'}")
+        print(f"attribute classifier (tinygan/punk_quality.py) on held-out punks: {report['classifier']}; "
+              f"wrote {out / 'auto.json'}")
         return 0
     if args.latents:
         pool = np.load(args.latents).astype(np.float32)

@@ -122,12 +122,14 @@ def test_vector_addition_auto(punks_ckpt, tmp_path, monkeypatch):
     rows = ["id,type,accessories"] + [f"{i},{types[i % 5]},{'cigarette' if i % 2 else 'earring/pipe'}"
                                       for i in range(50)]
     (tmp_path / "cp" / "attributes.csv").write_text("\n".join(rows) + "\n")
+    import tinygan.punk_quality as pq
+    monkeypatch.setattr(pq, "MIN_COUNT", 5)
+    monkeypatch.setitem(pq.CLASSIFIER, "steps", 5)
     main = script("vector_addition.py")["main"]
     assert main(["--checkpoint", str(punks_ckpt), "--out", str(tmp_path / "auto"), "--auto", "--data-dir",
-                 str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10",
-                 "--classifier-steps", "5"]) == 0
+                 str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10"]) == 0
     report = json.loads((tmp_path / "auto" / "auto.json").read_text())
-    assert report["classifier_held_out"]["n_held_out"] == 10
+    assert report["classifier"]["n_held_out"] == 10 and (tmp_path / "cp" / "punk_classifier.npz").is_file()
     assert set(report["attributes"]) == {"cigarette", "pipe", "mohawk", "earring", *types}
     for e in report["attributes"].values():
         assert "skipped" in e or (0 <= e["success"] <= 1 and 0 <= e["random_direction"] <= 1)
