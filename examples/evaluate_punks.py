@@ -13,6 +13,8 @@ Prints and writes to eval.json (in --out, default the checkpoint's folder):
   rate, and how many of those with a real rate of at least 1% are generated within 2x;
 - codes: per continuous code, the pixel change between the ends of its sweep and the
   attribute whose rate moves most ("code 2: pipe 0.01 -> 0.62");
+- code readout: how well Q recovers the category and each continuous code (R^2) from the
+  generated punks, and from the same punks snapped to the nearest real colour;
 - memorisation: generated and held-out real punks' distances to the nearest training punk.
 A checkpoint that keeps a running average of G's weights (--g-average) is measured with it;
 the Fréchet distance and palette fidelity of G's own weights are printed beside, and
@@ -50,6 +52,11 @@ def summary_lines(r):
         lines.append(f"attribute classifier on {k['n_held_out']} held-out punks: type accuracy {k['type_accuracy']:.3f}, "
                      f"accessory accuracy {k['attribute_accuracy']:.3f}, recall {k['attribute_recall']:.3f}")
     lines += [f"  {e['label']}  (pixel change {e['pixel_change']:.1f} of 255)" for e in r["codes"]]
+    if "code_readout" in r:
+        g, s = r["code_readout"]["generated"], r["code_readout"]["snapped_to_palette"]
+        lines.append(f"Q reads the category of {g['category_accuracy']:.3f} of generated punks ({s['category_accuracy']:.3f} "
+                     f"snapped to the palette); continuous codes R^2 "
+                     + ", ".join(f"{a:.2f} ({b:.2f})" for a, b in zip(g["continuous_r2"], s["continuous_r2"])))
     m = r["memorisation"]
     if m["n"]:
         lines.append(f"memorisation: median distance to the nearest training punk, generated "

@@ -94,6 +94,8 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     assert set(r["coverage"]["rates"]) == {"earring", "pipe", *pq.TYPES}
     assert r["coverage"]["rates"]["pipe"]["real"] == pytest.approx(17 / 50)
     assert len(r["codes"]) == 2 and all(e["pixel_change"] >= 0 for e in r["codes"])
+    assert set(r["code_readout"]) == {"generated", "snapped_to_palette", "n"}
+    assert len(r["code_readout"]["generated"]["continuous_r2"]) == 2
     assert r["classifier"]["n_held_out"] == 10 and (punk_data / "punk_classifier.npz").is_file()
     text = capsys.readouterr().out
     assert "Fréchet distance" in text and "palette fidelity" in text and "code 0:" in text
@@ -120,3 +122,33 @@ def test_evaluate_punks_measures_the_average_and_the_trained_weights(punk_data, 
     # the same latents and real halves: the side measure is the full measure of G's own weights
     assert tw["frechet_distance"] == pytest.approx(own)
     assert tw["palette"]["within"] == pytest.approx(avg["trained_weights"]["palette"]["within"])
+
+
+def test_snap_to_palette():
+    pal = np.array([[0, 0, 0], [200, 100, 50]], np.uint8)
+    img = np.array([[[[3, 1, 0], [190, 110, 40]], [[120, 60, 30], [0, 0, 0]]]], np.uint8)   # (1, 2, 2, 3)
+    snapped = pq.snap_to_palette(img, pal)
+    assert snapped.shape == img.shape and snapped.dtype == np.uint8
+    np.testing.assert_array_equal(snapped[0].reshape(-1, 3), pal[[0, 1, 1, 0]])
+    assert pq.palette_fidelity(snapped, pal, tolerance=0)["within"] == 1.0
+
+
+def test_code_readout_known_answers(monkeypatch):
+    """A Q that reads everything exactly scores 1; one that reads nothing scores 0."""
+    cat = np.array([0, 1, 2, 1])
+    cont = np.array([[0.5, -1.0], [-0.5, 0.0], [1.0, 1.0], [0.0, 0.5]], np.float32)
+
+    class Model:
+        cfg = InfoGANConfig(img_channels=3, img_size=8, output="tanh", n_cat=3, n_cont=2)
+        answer = (cat, cont)
+
+        def read_codes(self, images):
+            assert images.shape == (4, 3, 8, 8)
+            return self.answer
+    m = Model()
+    imgs = np.zeros((4, 8, 8, 3), np.uint8)
+    r = pq.code_readout(m, imgs, cat, cont)
+    assert r == {"category_accuracy": 1.0, "continuous_r2": [1.0, 1.0]}
+    m.answer = (np.array([1, 1, 1, 1]), np.broadcast_to(cont.mean(axis=0), cont.shape))
+    r = pq.code_readout(m, imgs, cat, cont)
+    assert r["category_accuracy"] == 0.5 and r["continuous_r2"] == pytest.approx([0.0, 0.0], abs=1e-6)

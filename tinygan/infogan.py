@@ -304,13 +304,19 @@ class InfoGAN:
 
     def classify(self, images, batch_size=500):
         """Q's arg-max category for images (n, C, H, W) (host or device), evaluation mode."""
-        out = []
+        return self.read_codes(images, batch_size)[0]
+
+    def read_codes(self, images, batch_size=500):
+        """What Q reads from images (n, C, H, W) (host or device), evaluation mode, on the host:
+        (arg-max category (n,), the means of the continuous codes (n, n_cont))."""
+        cats, means = [np.zeros(0, np.int64)], [np.zeros((0, self.cfg.n_cont), np.float32)]
         with evaluation(self.trunk, self.q_head):
             for i in range(0, len(images), batch_size):
                 x = backend.asarray(images[i:i + batch_size], dtype=self.G.params["0.w"].dtype)
-                q = self.q_head.forward(self.trunk.forward(x))
-                out.append(backend.to_numpy(q[:, :self.cfg.n_cat].argmax(axis=1)))
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
+                q = backend.to_numpy(self.q_head.forward(self.trunk.forward(x)))     # (b, q_dim)
+                cats.append(q[:, :self.cfg.n_cat].argmax(axis=1))
+                means.append(q[:, self.cfg.n_cat:self.cfg.n_cat + self.cfg.n_cont])
+        return np.concatenate(cats), np.concatenate(means)
 
     def is_finite(self):
         """True when every parameter and buffer is finite."""

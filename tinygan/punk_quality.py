@@ -6,7 +6,10 @@
   generated pixels lie within a small RGB distance of a colour that real punks use;
 - coverage: each attribute's and type's rate among generated punks beside its real rate;
 - codes: for each continuous code, how much its sweep changes the pixels and which
-  attributes it turns on or off (its measured name).
+  attributes it turns on or off (its measured name);
+- code readout: how well Q recovers the codes from the drawn punks, and from the same punks
+  with every pixel snapped to the nearest real colour: what survives snapping is drawn in
+  the pixel art; what does not was hidden in off-palette speckle.
 
 The classifier is trained once on the training punks (the held-out ones score it) and
 cached next to the punks, keyed by its settings, the image size and the background.
@@ -72,6 +75,17 @@ def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
     median = float(d[order][np.searchsorted(cum, cum[-1] / 2)])
     return {"within": float(counts[d <= tolerance].sum() / counts.sum()), "median_distance": median,
             "tolerance": tolerance}
+
+
+def snap_to_palette(images_u8, colours):
+    """Every pixel of uint8 images (..., 3) replaced by the nearest of `colours` (P, 3)."""
+    px, inverse = np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0, return_inverse=True)
+    pal = np.asarray(colours, np.float64)
+    nearest = np.empty(len(px), np.int64)
+    for i in range(0, len(px), 4096):                                  # (b, P) distances per block
+        d = px[i:i + 4096, None, :].astype(np.float64) - pal[None, :, :]
+        nearest[i:i + 4096] = (d * d).sum(axis=2).argmin(axis=1)
+    return np.asarray(colours, np.uint8)[nearest[inverse.reshape(-1)]].reshape(np.shape(images_u8))
 
 
 # ----------------------------------------------------------------------------- the classifier
@@ -151,6 +165,16 @@ def code_effects(model, clf, names, n=500, ends=(-1.5, 1.5), seed=0, batch=250, 
     return out
 
 
+def code_readout(model, images_u8, cat, cont):
+    """How well Q reads the codes the punks were drawn with: the fraction of punks whose
+    category it recovers, and per continuous code R^2 = 1 - mean((mean_Q - c)^2) / var(c)
+    (1: read exactly; 0: no better than guessing the mean)."""
+    got_cat, got_cont = model.read_codes(to_model(images_u8, model.cfg.output))
+    var = np.maximum(cont.var(axis=0), 1e-12)
+    r2 = 1 - ((got_cont - cont) ** 2).mean(axis=0) / var
+    return {"category_accuracy": float((got_cat == cat).mean()), "continuous_r2": [float(v) for v in r2]}
+
+
 def memorisation(generated_u8, train, held):
     """Generated punks (uint8 (n, S, S, 3)) and held-out real ones ((m, 3, S, S) in [-1, 1]),
     each to its nearest training punk ((N, 3, S, S) in [-1, 1]): Euclidean distance of pixels
@@ -178,7 +202,7 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     model keeps them (and `averaged`); then "trained_weights" also holds the Fréchet distance
     and palette fidelity of G's own weights, on the same latents. Returns a dict (JSON-ready)."""
     rng = np.random.default_rng([seed, 6])
-    latent, _, _ = sample_latent(model.cfg, n, rng)
+    latent, cat, cont = sample_latent(model.cfg, n, rng)
     gen = render(model, latent, averaged=averaged)                         # (n, S, S, 3) uint8
     real_u8 = to_uint8(punks, "tanh")                                      # (N, S, S, 3)
     # Fréchet distance: n_fd generated against n_fd real; the floor, two disjoint real halves
@@ -193,6 +217,12 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     fidelity = palette_fidelity(gen, pal)
     fidelity["real"] = palette_fidelity(real_u8[perm[:1000]], pal)["within"]      # 1.0 by construction
     fidelity["n_palette_colours"] = int(len(pal))
+    # where Q reads the codes: in the drawn punks, and in the same punks snapped to the palette
+    # (if the codes live in off-palette speckle, snapping wipes them out)
+    k = min(2000, n)
+    readout = {"generated": code_readout(model, gen[:k], cat[:k], cont[:k]),
+               "snapped_to_palette": code_readout(model, snap_to_palette(gen[:k], pal), cat[:k], cont[:k]),
+               "n": int(k)}
     # coverage
     gp, gt = classify(clf, gen)
     real_rates = rates(y, t, names)                                       # the labels, not the classifier
@@ -206,7 +236,8 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
         mem["held_out_median"] = m["held_out_to_nearest_train"]["median"]
     r = {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
          "n_fd": int(half), "palette": fidelity, "coverage": cov,
-         "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "memorisation": mem,
+         "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "code_readout": readout,
+         "memorisation": mem,
          "n_generated": int(n), "averaged_weights": bool(averaged and model.g_average is not None)}
     if r["averaged_weights"]:
         own = render(model, latent[:half], averaged=False)
