@@ -13,6 +13,8 @@ Prints and writes to eval.json (in --out, default the checkpoint's folder):
   rate, and how many of those with a real rate of at least 1% are generated within 2x;
 - codes: per continuous code, the pixel change between the ends of its sweep and the
   attribute whose rate moves most ("code 2: pipe 0.01 -> 0.62");
+- categories: per category, the attribute whose rate it raises most above the average over
+  the categories ("category 3: mohawk 0.04 -> 0.61"), and how many different ones there are;
 - code readout: how well Q recovers the category and each continuous code (R^2) from the
   generated punks, and from the same punks snapped to the nearest real colour;
 - memorisation: generated and held-out real punks' distances to the nearest training punk.
@@ -52,6 +54,11 @@ def summary_lines(r):
         lines.append(f"attribute classifier on {k['n_held_out']} held-out punks: type accuracy {k['type_accuracy']:.3f}, "
                      f"accessory accuracy {k['attribute_accuracy']:.3f}, recall {k['attribute_recall']:.3f}")
     lines += [f"  {e['label']}  (pixel change {e['pixel_change']:.1f} of 255)" for e in r["codes"]]
+    if "categories" in r:
+        cats = r["categories"]
+        lines.append(f"categories: {cats['n_distinct_names']} different attributes name the "
+                     f"{len(cats['categories'])} categories")
+        lines += [f"  {e['label']}" for e in cats["categories"]]
     if "code_readout" in r:
         g, s = r["code_readout"]["generated"], r["code_readout"]["snapped_to_palette"]
         lines.append(f"Q reads the category of {g['category_accuracy']:.3f} of generated punks ({s['category_accuracy']:.3f} "

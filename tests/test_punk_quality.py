@@ -95,6 +95,9 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     assert r["coverage"]["rates"]["pipe"]["real"] == pytest.approx(17 / 50)
     assert len(r["codes"]) == 2 and all(e["pixel_change"] >= 0 for e in r["codes"])
     assert set(r["code_readout"]) == {"generated", "snapped_to_palette", "n"}
+    cats = r["categories"]["categories"]
+    assert [e["category"] for e in cats] == [0, 1, 2] and 1 <= r["categories"]["n_distinct_names"] <= 3
+    assert all(0 <= e["rate"] <= 1 and e["name"] in r["coverage"]["rates"] for e in cats)
     assert len(r["code_readout"]["generated"]["continuous_r2"]) == 2
     assert r["classifier"]["n_held_out"] == 10 and (punk_data / "punk_classifier.npz").is_file()
     text = capsys.readouterr().out
@@ -152,3 +155,20 @@ def test_code_readout_known_answers(monkeypatch):
     m.answer = (np.array([1, 1, 1, 1]), np.broadcast_to(cont.mean(axis=0), cont.shape))
     r = pq.code_readout(m, imgs, cat, cont)
     assert r["category_accuracy"] == 0.5 and r["continuous_r2"] == pytest.approx([0.0, 0.0], abs=1e-6)
+
+
+def test_category_profiles_known_answer(monkeypatch):
+    """Category k draws attribute k % 2 always (and nothing else): the names and the count."""
+    cfg = InfoGANConfig(img_channels=3, img_size=8, output="tanh", n_noise=2, n_cat=3, n_cont=1)
+
+    class Model:
+        pass
+    m = Model()
+    m.cfg = cfg
+    # "render" passes the category through as a pixel value; "classify" reads it back
+    monkeypatch.setattr(pq, "render", lambda model, lat, batch, averaged: lat[:, 2:5].argmax(1))
+    monkeypatch.setattr(pq, "classify", lambda clf, k: (np.eye(2)[k % 2], np.full(len(k), 4)))
+    r = pq.category_profiles(m, None, ["a", "b"], n=10)
+    assert [e["name"] for e in r["categories"]] == ["a", "b", "a"]
+    assert r["categories"][1]["rate"] == 1.0 and r["categories"][1]["rate_overall"] == pytest.approx(1 / 3)
+    assert r["n_distinct_names"] == 2
