@@ -65,6 +65,10 @@ def summary_lines(r):
                      f"snapped to the palette); continuous codes R^2 "
                      + ", ".join(f"{a:.2f} ({b:.2f})" for a, b in zip(g["continuous_r2"], s["continuous_r2"])))
     m = r["memorisation"]
+    if "targets" in r:
+        lines.append(f"live codes (sweep changes >= 15 of 255 and some rate by >= 0.20): {len(r['live_codes'])} of "
+                     f"{len(r['codes'])}; targets met: " + ", ".join(f"{k} {'yes' if v else 'no'}"
+                                                                    for k, v in r["targets"].items()))
     if m["n"]:
         lines.append(f"memorisation: median distance to the nearest training punk, generated "
                      f"{m['generated_median']:.2f}, held-out real {m['held_out_median']:.2f}")

@@ -103,6 +103,12 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Fréchet distance" in text and "palette fidelity" in text and "code 0:" in text
     assert main(args) == 0                                                   # second time: the cached classifier
+    table = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "punk_table.py"), run_name="not_main")["main"]
+    capsys.readouterr()
+    assert table([str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| run | 2 |") and f"{r['floor']:.2f}" in lines[2]
+    assert table([str(tmp_path / "nowhere")]) == 2
 
 
 def test_evaluate_punks_measures_the_average_and_the_trained_weights(punk_data, tmp_path, capsys):
@@ -172,3 +178,17 @@ def test_category_profiles_known_answer(monkeypatch):
     assert [e["name"] for e in r["categories"]] == ["a", "b", "a"]
     assert r["categories"][1]["rate"] == 1.0 and r["categories"][1]["rate_overall"] == pytest.approx(1 / 3)
     assert r["n_distinct_names"] == 2
+
+
+def test_live_codes_and_targets():
+    codes = [{"code": 0, "pixel_change": 30.0, "name_change": -0.5},
+             {"code": 1, "pixel_change": 30.0, "name_change": 0.1},       # changes pixels, no attribute
+             {"code": 2, "pixel_change": 5.0, "name_change": 0.4},        # too small a change
+             {"code": 3, "pixel_change": 15.0, "name_change": 0.2}]
+    assert pq.live_codes(codes) == [0, 3]
+    r = {"palette": {"within": 0.95}, "coverage": {"n_within_2x": 80, "n_common": 80}, "codes": [codes[0], codes[3]],
+         "memorisation": {"n": 300, "generated_median": 2.0, "held_out_median": 1.3}}
+    assert pq.targets(r) == {"palette": True, "coverage": True, "codes": True, "memorisation": True}
+    r["palette"]["within"], r["coverage"]["n_within_2x"], r["codes"] = 0.94, 79, codes
+    r["memorisation"]["generated_median"] = 1.0
+    assert pq.targets(r) == {"palette": False, "coverage": False, "codes": False, "memorisation": False}

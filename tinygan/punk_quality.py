@@ -29,6 +29,11 @@ TYPES = ["alien", "ape", "zombie", "female", "male"]
 MIN_COUNT = 100                     # accessories on at least 1% of the 10,000 punks get an output
 CLASSIFIER = {"version": 1, "steps": 1500, "batch": 64, "seed": 0}
 PALETTE_TOLERANCE = 16              # RGB distance (of 255) within which a pixel is a palette colour
+# what the default recipe should reach (docs/08-cryptopunks.md): palette fidelity, and a live
+# continuous code: a sweep that changes the pixels and moves some attribute's rate
+TARGET_PALETTE = 0.95
+LIVE_PIXEL_CHANGE = 15.0            # of 255, between the ends of the sweep
+LIVE_RATE_CHANGE = 0.20             # an attribute's rate, between the ends of the sweep
 
 
 # ----------------------------------------------------------------------------- labels
@@ -198,6 +203,22 @@ def code_readout(model, images_u8, cat, cont):
     return {"category_accuracy": float((got_cat == cat).mean()), "continuous_r2": [float(v) for v in r2]}
 
 
+def live_codes(codes):
+    """The continuous codes (entries of code_effects) that are alive: pixel change >=
+    LIVE_PIXEL_CHANGE and some attribute's rate moved by >= LIVE_RATE_CHANGE."""
+    return [e["code"] for e in codes
+            if e["pixel_change"] >= LIVE_PIXEL_CHANGE and abs(e["name_change"]) >= LIVE_RATE_CHANGE]
+
+
+def targets(r):
+    """Which targets of docs/08-cryptopunks.md an evaluation (evaluate_punks' dict) meets."""
+    m = r["memorisation"]
+    return {"palette": r["palette"]["within"] >= TARGET_PALETTE,
+            "coverage": r["coverage"]["n_within_2x"] == r["coverage"]["n_common"],
+            "codes": len(live_codes(r["codes"])) == len(r["codes"]),
+            "memorisation": m["n"] == 0 or m["generated_median"] >= m["held_out_median"]}
+
+
 def memorisation(generated_u8, train, held):
     """Generated punks (uint8 (n, S, S, 3)) and held-out real ones ((m, 3, S, S) in [-1, 1]),
     each to its nearest training punk ((N, 3, S, S) in [-1, 1]): Euclidean distance of pixels
@@ -263,6 +284,8 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
          "categories": category_profiles(model, clf, names, seed=seed, averaged=averaged),
          "memorisation": mem,
          "n_generated": int(n), "averaged_weights": bool(averaged and model.g_average is not None)}
+    r["live_codes"] = live_codes(r["codes"])
+    r["targets"] = targets(r)
     if r["averaged_weights"]:
         own = render(model, latent[:half], averaged=False)
         r["trained_weights"] = {"frechet_distance": frechet_distance(features_of(clf, own), stats_b),
