@@ -57,10 +57,10 @@ def has_attributes(clf, names, images_u8):
     return np.concatenate([groups, np.eye(len(TYPES), dtype=bool)[types]], axis=1)
 
 
-def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale):
+def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0):
     """For each attribute: its direction among n_generated generated punks (the classifier
-    labels them), the fraction of n_apply punks without it that show it after the addition,
-    and the same for three random directions of the same norm."""
+    labels them) times `strength`, the fraction of n_apply punks without it that show it
+    after the addition, and the same for three random directions of the same norm."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
     has = has_attributes(clf, names, render(model, latent))                # (n, 4 + 5)
@@ -71,7 +71,7 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale):
             entry["skipped"] = "fewer than 5 generated punks with or without it"
             report[name] = entry
             continue
-        v = direction(latent, has[:, j])
+        v = strength * direction(latent, has[:, j])
         base = latent[~has[:, j]][:n_apply]
         entry["success"] = float(has_attributes(clf, names, render(model, base + v))[:, j].mean())
         rand = []
@@ -98,6 +98,8 @@ def main(argv=None):
     p.add_argument("--auto", action="store_true", help="find attribute directions with a classifier (punks)")
     p.add_argument("--data-dir", default=None, help="CryptoPunks folder (for --auto)")
     p.add_argument("--attributes", default=None, help="attributes.csv (default: beside punks.png)")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="multiple of the direction mean(with) - mean(without) that is added (1: the paper's)")
     p.add_argument("--n-generated", type=positive_int, default=3000, help="generated punks labelled for --auto")
     p.add_argument("--n-apply", type=positive_int, default=200,
                    help="punks without an attribute that its direction is added to")
@@ -120,7 +122,8 @@ def main(argv=None):
             p.error(str(e))
         report = {"classifier": d["info"],
                   "attributes": auto_directions(model, d["clf"], d["names"], args.n_generated, args.n_apply,
-                                                args.seed, out, scale)}
+                                                args.seed, out, scale, args.strength),
+                  "strength": args.strength}
         write_json(out / "auto.json", report)
         for name, e in report["attributes"].items():
             if "success" in e:
@@ -143,7 +146,7 @@ def main(argv=None):
     for name, idx in (("--with", args.with_), ("--without", args.without), ("--targets", args.targets)):
         if max(idx) >= len(pool) or min(idx) < 0:
             p.error(f"{name}: indices must be in 0..{len(pool) - 1}")
-    v = pool[args.with_].mean(axis=0) - pool[args.without].mean(axis=0)
+    v = args.strength * (pool[args.with_].mean(axis=0) - pool[args.without].mean(axis=0))
     before_after(model, pool[args.targets], v, out / "vector_addition.png", scale)
     np.save(out / "direction.npy", v)
     print(f"wrote {out / 'pool.png'}, {out / 'vector_addition.png'} (original | original + v) and direction.npy")

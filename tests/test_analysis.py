@@ -98,6 +98,10 @@ def test_vector_addition_by_hand(punks_ckpt, tmp_path):
     cfg = load_model(punks_ckpt)[0].cfg
     pool = sample_latent(cfg, 16, np.random.default_rng(0))[0]
     np.testing.assert_allclose(np.load(out / "direction.npy"), pool[[1, 2, 3]].mean(0) - pool[[4, 5]].mean(0))
+    assert main(["--checkpoint", str(punks_ckpt), "--out", str(out), "--pool", "16", "--strength", "2",
+                 "--with", "1,2,3", "--without", "4,5", "--targets", "6,7,8"]) == 0
+    np.testing.assert_allclose(np.load(out / "direction.npy"), 2 * (pool[[1, 2, 3]].mean(0) - pool[[4, 5]].mean(0)),
+                               rtol=1e-6)
     w, h = Image.open(out / "vector_addition.png").size
     assert (w, h) == ((2 * 28 + 8) * 4, (3 * 26 + 2) * 4)  # two columns of three 24px punks, upscaled 4x
 
@@ -127,8 +131,10 @@ def test_vector_addition_auto(punks_ckpt, tmp_path, monkeypatch):
     monkeypatch.setitem(pq.CLASSIFIER, "steps", 5)
     main = script("vector_addition.py")["main"]
     assert main(["--checkpoint", str(punks_ckpt), "--out", str(tmp_path / "auto"), "--auto", "--data-dir",
-                 str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10"]) == 0
+                 str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10",
+                 "--strength", "2"]) == 0
     report = json.loads((tmp_path / "auto" / "auto.json").read_text())
+    assert report["strength"] == 2.0
     assert report["classifier"]["n_held_out"] == 10 and (tmp_path / "cp" / "punk_classifier.npz").is_file()
     assert set(report["attributes"]) == {"cigarette", "pipe", "mohawk", "earring", *types}
     for e in report["attributes"].values():
