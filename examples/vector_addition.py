@@ -57,10 +57,23 @@ def has_attributes(clf, names, images_u8):
     return np.concatenate([groups, np.eye(len(TYPES), dtype=bool)[types]], axis=1)
 
 
+def kept(clf, names, before_u8, after_u8, target):
+    """How much of the punks, besides the target attribute, an addition left alone: the share
+    of punks whose every other accessory (as the classifier sees them) and, unless the
+    target is a type, whose type are unchanged; and the mean pixel change (0..255)."""
+    (pb, tb), (pa, ta) = classify(clf, before_u8), classify(clf, after_u8)
+    others = [k for k, a in enumerate(names) if a not in GROUPS.get(target, ())]
+    same = ((pb[:, others] > 0.5) == (pa[:, others] > 0.5)).all(axis=1)
+    if target not in TYPES:
+        same &= tb == ta
+    return float(same.mean()), float(np.abs(before_u8.astype(np.int16) - after_u8.astype(np.int16)).mean())
+
+
 def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0):
     """For each attribute: its direction among n_generated generated punks (the classifier
     labels them) times `strength`, the fraction of n_apply punks without it that show it
-    after the addition, and the same for three random directions of the same norm."""
+    after the addition (and how much else changed: `kept`), and the same for three random
+    directions of the same norm."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
     has = has_attributes(clf, names, render(model, latent))                # (n, 4 + 5)
@@ -73,7 +86,9 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
             continue
         v = strength * direction(latent, has[:, j])
         base = latent[~has[:, j]][:n_apply]
-        entry["success"] = float(has_attributes(clf, names, render(model, base + v))[:, j].mean())
+        before, after = render(model, base), render(model, base + v)
+        entry["success"] = float(has_attributes(clf, names, after)[:, j].mean())
+        entry["rest_unchanged"], entry["pixel_change"] = kept(clf, names, before, after, name)
         rand = []
         for r in range(3):
             u = rng.standard_normal(v.shape)
@@ -128,7 +143,8 @@ def main(argv=None):
         for name, e in report["attributes"].items():
             if "success" in e:
                 print(f"{name:10s} direction adds it to {e['success']:.2f} of {e['n_applied']} punks "
-                      f"(random direction: {e['random_direction']:.2f})")
+                      f"(random direction: {e['random_direction']:.2f}); everything else unchanged in "
+                      f"{e['rest_unchanged']:.2f}, mean pixel change {e['pixel_change']:.1f} of 255")
         print(f"attribute classifier (tinygan/punk_quality.py) on held-out punks: {report['classifier']}; "
               f"wrote {out / 'auto.json'}")
         return 0

@@ -192,3 +192,22 @@ def test_sample_script_draws_with_the_average_unless_told(tmp_path):
                      "--nrow", "3"] + extra) == 0
     a, b = (np.asarray(Image.open(tmp_path / name / "samples.png")) for name in ("avg", "trained"))
     assert a.shape == b.shape == ((2 * 30 + 2) * 2, (3 * 30 + 2) * 2) and not np.array_equal(a, b)
+
+
+def test_vector_addition_kept_known_answer():
+    """kept(): the share of punks whose other attributes and type did not change, and the pixel change."""
+    va = script("vector_addition.py")
+    names = ["cigarette", "earring", "mole"]
+    # the "classifier" reads attributes off the first three pixels and the type off the fourth
+    va["kept"].__globals__["classify"] = lambda clf, u8: (u8[:, 0, :3, 0] / 255.0, u8[:, 0, 3, 0].astype(int))
+    before = np.zeros((4, 1, 4, 3), np.uint8)
+    after = before.copy()
+    after[:, 0, 0, 0] = 255                 # every punk gains a cigarette
+    after[1, 0, 1, 0] = 255                 # punk 1 also gains an earring
+    after[2, 0, 3, 0] = 4                   # punk 2 changes type
+    rest, change = va["kept"](None, names, before, after, "cigarette")
+    assert rest == 0.5                       # punks 0 and 3
+    assert change == pytest.approx((4 * 255 + 255 + 4) / before.size)
+    assert va["kept"](None, names, before, after, "male")[0] == 0.0     # a type target: the cigarettes count
+    after[:, 0, 0, 0] = 0
+    assert va["kept"](None, names, before, after, "male")[0] == 0.75    # ... and its own change of type does not
