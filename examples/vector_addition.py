@@ -89,12 +89,14 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
         before, after = render(model, base), render(model, base + v)
         entry["success"] = float(has_attributes(clf, names, after)[:, j].mean())
         entry["rest_unchanged"], entry["pixel_change"] = kept(clf, names, before, after, name)
-        rand = []
+        rand, rand_kept = [], []
         for r in range(3):
             u = rng.standard_normal(v.shape)
-            moved = base + u / np.linalg.norm(u) * np.linalg.norm(v)
-            rand.append(float(has_attributes(clf, names, render(model, moved))[:, j].mean()))
+            moved = render(model, base + u / np.linalg.norm(u) * np.linalg.norm(v))
+            rand.append(float(has_attributes(clf, names, moved)[:, j].mean()))
+            rand_kept.append(kept(clf, names, before, moved, name)[0])
         entry["random_direction"] = float(np.mean(rand))
+        entry["random_rest_unchanged"] = float(np.mean(rand_kept))
         entry["norm"] = float(np.linalg.norm(v))
         entry["n_applied"] = int(len(base))
         report[name] = entry
@@ -144,7 +146,8 @@ def main(argv=None):
             if "success" in e:
                 print(f"{name:10s} direction adds it to {e['success']:.2f} of {e['n_applied']} punks "
                       f"(random direction: {e['random_direction']:.2f}); everything else unchanged in "
-                      f"{e['rest_unchanged']:.2f}, mean pixel change {e['pixel_change']:.1f} of 255")
+                      f"{e['rest_unchanged']:.2f} (random: {e['random_rest_unchanged']:.2f}), "
+                      f"mean pixel change {e['pixel_change']:.1f} of 255")
         print(f"attribute classifier (tinygan/punk_quality.py) on held-out punks: {report['classifier']}; "
               f"wrote {out / 'auto.json'}")
         return 0
