@@ -69,7 +69,9 @@ def training_parser(description, defaults):
     p.add_argument("--n-noise", type=nonneg_int, default=d["n_noise"], help="dimension of the noise vector z")
     p.add_argument("--noise", choices=["uniform", "normal"], default=d["noise"], help="distribution of z")
     p.add_argument("--learned-std", action="store_true",
-                   help="Q predicts a log-std for each continuous code (default: fixed std 1, the MSE form)")
+                   help="Q predicts a log-std for each continuous code (the digital-art paper's form; default: "
+                        "fixed std 1, the MSE form). On the punks it made G draw colour noise that encodes the "
+                        "codes (docs/08-cryptopunks.md)")
     p.add_argument("--lambda-cat", type=nonneg_float, default=d["lambda_cat"], help="weight of the categorical information loss")
     p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
