@@ -79,14 +79,21 @@ def punk_data(tmp_path, monkeypatch):
     return tmp_path / "cp"
 
 
+def tiny_punk_run(punk_data, out, steps, **cfg):
+    """A tiny punk model trained for `steps` on noise into `out`; evaluate_punks' main and
+    the arguments that evaluate it on the synthetic punks."""
+    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16,
+                        **cfg)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
+    train(cfg, TrainConfig(steps=steps, batch_size=8, sample_every=0), x, out, progress=False)
+    main = runpy.run_path(str(EXAMPLES / "evaluate_punks.py"), run_name="not_main")["main"]
+    return main, ["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--holdout", "10",
+                  "--n", "200", "--no-progress"]
+
+
 def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     out = tmp_path / "run"
-    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16)
-    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
-    train(cfg, TrainConfig(steps=2, batch_size=8, sample_every=0), x, out, progress=False)
-    main = runpy.run_path(str(EXAMPLES / "evaluate_punks.py"), run_name="not_main")["main"]
-    args = ["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--holdout", "10",
-            "--n", "200", "--no-progress"]
+    main, args = tiny_punk_run(punk_data, out, 2)
     assert main(args) == 0
     r = json.loads((out / "eval.json").read_text())
     assert r["frechet_distance"] > r["floor"] >= 0                          # noise is farther than real halves
@@ -113,13 +120,7 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
 
 def test_evaluate_punks_measures_the_average_and_the_trained_weights(punk_data, tmp_path, capsys):
     out = tmp_path / "run"
-    cfg = InfoGANConfig(img_channels=3, img_size=24, output="tanh", n_noise=4, n_cat=3, n_cont=2, width=4, fc=16,
-                        g_average=0.9)
-    x = np.random.default_rng(0).uniform(-1, 1, (32, 3, 24, 24)).astype(np.float32)
-    train(cfg, TrainConfig(steps=3, batch_size=8, sample_every=0), x, out, progress=False)
-    main = runpy.run_path(str(EXAMPLES / "evaluate_punks.py"), run_name="not_main")["main"]
-    args = ["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--holdout", "10",
-            "--n", "200", "--no-progress"]
+    main, args = tiny_punk_run(punk_data, out, 3, g_average=0.9)
     assert main(args) == 0
     avg = json.loads((out / "eval.json").read_text())
     assert avg["averaged_weights"] and "G's own weights" in capsys.readouterr().out
