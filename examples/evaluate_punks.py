@@ -25,15 +25,14 @@ The real punks are composited on the run's background and split as in training (
 from the run's data.json, written by train_cryptopunks.py; --background and --holdout
 otherwise). The labels are attributes.csv (docs/09-analysis.md says where it comes from).
 """
-import json
 import sys
 from pathlib import Path
 
 from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int, rgb_colour
-from tinygan.data import DataError, cache_dir
+from tinygan.data import DataError
 from tinygan.io import PathError, check_in_file, write_json
-from tinygan.punk_quality import attribute_classifier, attribute_names, evaluate_punks, labels
-from tinygan.punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
+from tinygan.punk_quality import evaluate_punks, labelled_punks, run_data
+from tinygan.punks import DEFAULT_BACKGROUND
 
 
 def summary_lines(r):
@@ -83,35 +82,6 @@ def run(model, data_dir, attributes, background, holdout, n, seed, progress=True
     r["classifier"] = d["info"]
     r["background"], r["holdout"] = list(background), holdout
     return r
-
-
-def labelled_punks(data_dir, attributes, size, background, holdout, progress=True):
-    """The real punks (composited on `background`), their labels from attributes.csv, the
-    training script's hold-out split and the attribute classifier (cached). Also used by
-    vector_addition.py --auto. Returns a dict; raises DataError."""
-    punks_png = find_or_download(data_dir)
-    punks = load_punks(data_dir, size=size, background=background)
-    attr = Path(attributes) if attributes else punks_png.parent / "attributes.csv"
-    if not attr.is_file():
-        raise DataError(f"{attr}: attributes.csv not found beside punks.png; pass --attributes")
-    types, accessories = load_attributes(attr)
-    if len(types) != len(punks):
-        raise DataError(f"{attr} describes {len(types)} punks, punks.png holds {len(punks)}")
-    names = attribute_names(accessories)
-    y, t = labels(types, accessories, names)
-    held_idx, train_idx = holdout_split(len(punks), holdout)
-    clf, info = attribute_classifier(
-        punks, y, t, train_idx, held_idx, {"size": size, "background": list(background), "holdout": holdout},
-        [punks_png.parent, cache_dir() / "cryptopunks"], progress)
-    return {"punks": punks, "y": y, "t": t, "names": names, "train_idx": train_idx, "held_idx": held_idx,
-            "clf": clf, "info": info}
-
-
-def run_data(run_dir, background=None, holdout=None):
-    """The background and hold-out a run used (its data.json), unless given."""
-    data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
-    return (background or tuple(data.get("background", DEFAULT_BACKGROUND)),
-            holdout if holdout is not None else data.get("holdout", 500))
 
 
 def main(argv=None):

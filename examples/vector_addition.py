@@ -16,7 +16,6 @@ then show it (by the classifier) is compared with the same for random directions
 same norm. Figures va_<attribute>.png and auto.json go into --out.
 """
 import argparse
-import runpy
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive
 from tinygan.data import DataError
 from tinygan.figures import grid, render, save_image, tile_blocks
 from tinygan.infogan import sample_latent
-from tinygan.punk_quality import TYPES, classify
+from tinygan.punk_quality import TYPES, classify, labelled_punks, run_data
 
 # the attributes whose directions --auto finds: accessory groups (any of their accessories), then the types
 GROUPS = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
@@ -131,10 +130,9 @@ def main(argv=None):
     if args.auto:
         if cfg.img_channels != 3:
             p.error("--auto needs a CryptoPunks checkpoint")
-        ev = runpy.run_path(str(Path(__file__).with_name("evaluate_punks.py")), run_name="not_main")
-        background, holdout = ev["run_data"](Path(args.checkpoint).parent, None, args.holdout)
+        background, holdout = run_data(Path(args.checkpoint).parent, None, args.holdout)
         try:
-            d = ev["labelled_punks"](args.data_dir, args.attributes, cfg.img_size, background, holdout)
+            d = labelled_punks(args.data_dir, args.attributes, cfg.img_size, background, holdout)
         except (DataError, ValueError) as e:
             p.error(str(e))
         report = {"classifier": d["info"],

@@ -16,14 +16,19 @@
 The classifier is trained once on the training punks (the held-out ones score it) and
 cached next to the punks, keyed by its settings, the image size and the background.
 """
+import json
+from pathlib import Path
+
 import numpy as np
 
 from .classifier import AttributeClassifier, fit
+from .data import DataError, cache_dir
 from .evaluate import frechet_distance, gaussian_stats, nearest_distances
 from .figures import render
 from .infogan import sample_latent
 from .io import load_keyed, save_keyed
 from .pixels import to_model, to_uint8, to_unit
+from .punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
 
 TYPES = ["alien", "ape", "zombie", "female", "male"]
 MIN_COUNT = 100                     # accessories on at least 1% of the 10,000 punks get an output
@@ -60,17 +65,28 @@ def palette(images_u8):
     return np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0)
 
 
+def _nearest_colours(images_u8, colours):
+    """For each distinct pixel colour of uint8 images (..., 3): the index of the nearest of
+    `colours` (P, 3) and the RGB distance to it, computed in blocks of (b, P) distances.
+    Returns (index (D,), distance (D,), counts (D,), inverse: each pixel's distinct colour)."""
+    px, inverse, counts = np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0, return_inverse=True,
+                                    return_counts=True)
+    pal = np.asarray(colours, np.float64)
+    nearest, d2 = np.empty(len(px), np.int64), np.empty(len(px))
+    for i in range(0, len(px), 4096):
+        d = px[i:i + 4096, None, :].astype(np.float64) - pal[None, :, :]
+        sq = (d * d).sum(axis=2)                                          # (b, P)
+        nearest[i:i + 4096] = sq.argmin(axis=1)
+        d2[i:i + 4096] = sq.min(axis=1)
+    return nearest, np.sqrt(d2), counts, inverse.reshape(-1)
+
+
 def palette_distances(images_u8, colours):
     """For every pixel of uint8 images (..., 3), the RGB distance to the nearest of `colours`
     (P, 3). Computed once per distinct pixel colour. Returns (distinct colours' distances,
     their pixel counts)."""
-    px, counts = np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0, return_counts=True)
-    pal = np.asarray(colours, np.float64)
-    best = np.empty(len(px))
-    for i in range(0, len(px), 4096):                                  # (b, P) distances per block
-        d = px[i:i + 4096, None, :].astype(np.float64) - pal[None, :, :]
-        best[i:i + 4096] = np.sqrt((d * d).sum(axis=2).min(axis=1))
-    return best, counts
+    _, dist, counts, _ = _nearest_colours(images_u8, colours)
+    return dist, counts
 
 
 def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
@@ -86,13 +102,8 @@ def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
 
 def snap_to_palette(images_u8, colours):
     """Every pixel of uint8 images (..., 3) replaced by the nearest of `colours` (P, 3)."""
-    px, inverse = np.unique(np.asarray(images_u8).reshape(-1, 3), axis=0, return_inverse=True)
-    pal = np.asarray(colours, np.float64)
-    nearest = np.empty(len(px), np.int64)
-    for i in range(0, len(px), 4096):                                  # (b, P) distances per block
-        d = px[i:i + 4096, None, :].astype(np.float64) - pal[None, :, :]
-        nearest[i:i + 4096] = (d * d).sum(axis=2).argmin(axis=1)
-    return np.asarray(colours, np.uint8)[nearest[inverse.reshape(-1)]].reshape(np.shape(images_u8))
+    nearest, _, _, inverse = _nearest_colours(images_u8, colours)
+    return np.asarray(colours, np.uint8)[nearest[inverse]].reshape(np.shape(images_u8))
 
 
 # ----------------------------------------------------------------------------- the classifier
@@ -127,6 +138,37 @@ def attribute_classifier(punks, y, t, train_idx, held_idx, key_extra, cache_dirs
 def classify(clf, images_u8):
     """(binary probabilities (n, B), type indices (n,)) of uint8 punks (n, S, S, 3)."""
     return clf.predict(to_model(images_u8, "tanh"))
+
+
+# ----------------------------------------------------------------------------- a run's real punks
+def labelled_punks(data_dir, attributes, size, background, holdout, progress=True):
+    """The real punks (composited on `background`), their labels from attributes.csv, the
+    training script's hold-out split and the attribute classifier (cached), as
+    examples/evaluate_punks.py and vector_addition.py --auto use them. Returns a dict;
+    raises DataError."""
+    punks_png = find_or_download(data_dir)
+    punks = load_punks(data_dir, size=size, background=background)
+    attr = Path(attributes) if attributes else punks_png.parent / "attributes.csv"
+    if not attr.is_file():
+        raise DataError(f"{attr}: attributes.csv not found beside punks.png; pass --attributes")
+    types, accessories = load_attributes(attr)
+    if len(types) != len(punks):
+        raise DataError(f"{attr} describes {len(types)} punks, punks.png holds {len(punks)}")
+    names = attribute_names(accessories)
+    y, t = labels(types, accessories, names)
+    held_idx, train_idx = holdout_split(len(punks), holdout)
+    clf, info = attribute_classifier(
+        punks, y, t, train_idx, held_idx, {"size": size, "background": list(background), "holdout": holdout},
+        [punks_png.parent, cache_dir() / "cryptopunks"], progress)
+    return {"punks": punks, "y": y, "t": t, "names": names, "train_idx": train_idx, "held_idx": held_idx,
+            "clf": clf, "info": info}
+
+
+def run_data(run_dir, background=None, holdout=None):
+    """The background and hold-out a run used (its data.json), unless given."""
+    data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
+    return (background or tuple(data.get("background", DEFAULT_BACKGROUND)),
+            holdout if holdout is not None else data.get("holdout", 500))
 
 
 # ----------------------------------------------------------------------------- the measures
