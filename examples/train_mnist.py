@@ -53,9 +53,10 @@ def main(argv=None):
     parser = training_parser(__doc__, DEFAULTS)
     parser.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation at the end")
     parser.add_argument("--eval-every", type=nonneg_int, default=0,
-                        help="also evaluate on the test set every this many steps, into eval_log.jsonl (0: only at the end)")
+                        help="also evaluate every this many steps, into eval_log.jsonl: test accuracy, and the Fréchet "
+                             "distance unless --fidelity-n is 0 (0: only at the end)")
     parser.add_argument("--fidelity-n", type=nonneg_int, default=10000,
-                        help="generated digits for the final Fréchet distance (0: skip it)")
+                        help="generated digits for the Fréchet distance, at the end and with --eval-every (0: skip it)")
     args = parser.parse_args(argv)
     model_cfg, train_cfg = check_args(parser, args, MNIST)
     try:
@@ -81,8 +82,14 @@ def main(argv=None):
     def periodic_eval(model, step, out):
         if args.eval_every and test is not None and step % args.eval_every == 0:
             r = evaluate_mnist(model, *test)
+            entry = {"step": step, "accuracy": r["accuracy"], "counts": r["counts"]}
+            if args.fidelity_n:
+                fid, _ = mnist_fidelity_report(model, (images, labels), test, args.data_dir, args.fidelity_n,
+                                               progress=False)
+                entry["frechet_distance"] = fid["frechet_distance"]
+                entry["frechet_distance_trained_weights"] = fid.get("frechet_distance_trained_weights")
             with open(Path(out) / "eval_log.jsonl", "a") as f:
-                f.write(json.dumps({"step": step, "accuracy": r["accuracy"], "counts": r["counts"]}) + "\n")
+                f.write(json.dumps(entry) + "\n")
 
     try:
         train(model_cfg, train_cfg, x, args.out, resume=args.resume, overwrite=args.overwrite,

@@ -175,6 +175,7 @@ def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
     log = [json.loads(line) for line in (out / "eval_log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2]
     assert all(np.array(e["counts"]).shape == (10, 10) and np.sum(e["counts"]) == 12 for e in log)
+    assert all(e["frechet_distance"] > 0 and e["frechet_distance_trained_weights"] > 0 for e in log)
     assert (out / "figure4_code0.png").is_file() and (out / "figure4_code1.png").is_file()
     result = json.loads((out / "eval.json").read_text())
     assert result["n_images"] == 12 and 0 <= result["accuracy"] <= 1
