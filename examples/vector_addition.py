@@ -47,25 +47,30 @@ def before_after(model, latent, v, path, scale):
     save_image(tile_blocks([grid(a, 1), grid(b, 1)], 2, gap=8), path, scale)
 
 
-def has_attributes(clf, names, images_u8):
+def has_attributes(names, labels):
     """(n, groups + types) bool: which of GROUPS (any of its accessories, probability > 0.5)
-    and which type the attribute classifier sees in uint8 punks (n, S, S, 3)."""
-    probs, types = classify(clf, images_u8)
+    and which type the attribute classifier saw; labels = classify(clf, punks_u8)."""
+    probs, types = labels
     cols = [[names.index(a) for a in group if a in names] for group in GROUPS.values()]
     groups = np.stack([(probs[:, c] > 0.5).any(axis=1) if c else np.zeros(len(probs), bool) for c in cols], axis=1)
     return np.concatenate([groups, np.eye(len(TYPES), dtype=bool)[types]], axis=1)
 
 
-def kept(clf, names, before_u8, after_u8, target):
+def kept(names, labels_before, labels_after, target):
     """How much of the punks, besides the target attribute, an addition left alone: the share
     of punks whose every other accessory (as the classifier sees them) and, unless the
-    target is a type, whose type are unchanged; and the mean pixel change (0..255)."""
-    (pb, tb), (pa, ta) = classify(clf, before_u8), classify(clf, after_u8)
+    target is a type, whose type are unchanged. labels_*: classify(clf, punks_u8)."""
+    (pb, tb), (pa, ta) = labels_before, labels_after
     others = [k for k, a in enumerate(names) if a not in GROUPS.get(target, ())]
     same = ((pb[:, others] > 0.5) == (pa[:, others] > 0.5)).all(axis=1)
     if target not in TYPES:
         same &= tb == ta
-    return float(same.mean()), float(np.abs(before_u8.astype(np.int16) - after_u8.astype(np.int16)).mean())
+    return float(same.mean())
+
+
+def pixel_change(before_u8, after_u8):
+    """Mean absolute change of the pixels, 0..255."""
+    return float(np.abs(before_u8.astype(np.int16) - after_u8.astype(np.int16)).mean())
 
 
 def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0):
@@ -75,7 +80,7 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
     directions of the same norm."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
-    has = has_attributes(clf, names, render(model, latent))                # (n, 4 + 5)
+    has = has_attributes(names, classify(clf, render(model, latent)))      # (n, 4 + 5)
     report = {}
     for j, name in enumerate(list(GROUPS) + TYPES):
         entry = {"generated_with": int(has[:, j].sum())}
@@ -86,14 +91,16 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
         v = strength * direction(latent, has[:, j])
         base = latent[~has[:, j]][:n_apply]
         before, after = render(model, base), render(model, base + v)
-        entry["success"] = float(has_attributes(clf, names, after)[:, j].mean())
-        entry["rest_unchanged"], entry["pixel_change"] = kept(clf, names, before, after, name)
+        lab_before, lab_after = classify(clf, before), classify(clf, after)   # each set classified once
+        entry["success"] = float(has_attributes(names, lab_after)[:, j].mean())
+        entry["rest_unchanged"] = kept(names, lab_before, lab_after, name)
+        entry["pixel_change"] = pixel_change(before, after)
         rand, rand_kept = [], []
         for r in range(3):
             u = rng.standard_normal(v.shape)
-            moved = render(model, base + u / np.linalg.norm(u) * np.linalg.norm(v))
-            rand.append(float(has_attributes(clf, names, moved)[:, j].mean()))
-            rand_kept.append(kept(clf, names, before, moved, name)[0])
+            lab_moved = classify(clf, render(model, base + u / np.linalg.norm(u) * np.linalg.norm(v)))
+            rand.append(float(has_attributes(names, lab_moved)[:, j].mean()))
+            rand_kept.append(kept(names, lab_before, lab_moved, name))
         entry["random_direction"] = float(np.mean(rand))
         entry["random_rest_unchanged"] = float(np.mean(rand_kept))
         entry["norm"] = float(np.linalg.norm(v))

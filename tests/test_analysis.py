@@ -195,19 +195,22 @@ def test_sample_script_draws_with_the_average_unless_told(tmp_path):
 
 
 def test_vector_addition_kept_known_answer():
-    """kept(): the share of punks whose other attributes and type did not change, and the pixel change."""
+    """kept(): the share of punks whose other attributes and type did not change; pixel_change()."""
     va = script("vector_addition.py")
     names = ["cigarette", "earring", "mole"]
-    # the "classifier" reads attributes off the first three pixels and the type off the fourth
-    va["kept"].__globals__["classify"] = lambda clf, u8: (u8[:, 0, :3, 0] / 255.0, u8[:, 0, 3, 0].astype(int))
+
+    def labels(u8):  # as classify() returns them: attributes read off the first three pixels, the type the fourth
+        return u8[:, 0, :3, 0] / 255.0, u8[:, 0, 3, 0].astype(int)
     before = np.zeros((4, 1, 4, 3), np.uint8)
     after = before.copy()
     after[:, 0, 0, 0] = 255                 # every punk gains a cigarette
     after[1, 0, 1, 0] = 255                 # punk 1 also gains an earring
     after[2, 0, 3, 0] = 4                   # punk 2 changes type
-    rest, change = va["kept"](None, names, before, after, "cigarette")
-    assert rest == 0.5                       # punks 0 and 3
-    assert change == pytest.approx((4 * 255 + 255 + 4) / before.size)
-    assert va["kept"](None, names, before, after, "male")[0] == 0.0     # a type target: the cigarettes count
+    assert va["kept"](names, labels(before), labels(after), "cigarette") == 0.5     # punks 0 and 3
+    assert va["pixel_change"](before, after) == pytest.approx((4 * 255 + 255 + 4) / before.size)
+    assert va["kept"](names, labels(before), labels(after), "male") == 0.0     # a type target: the cigarettes count
     after[:, 0, 0, 0] = 0
-    assert va["kept"](None, names, before, after, "male")[0] == 0.75    # ... and its own change of type does not
+    assert va["kept"](names, labels(before), labels(after), "male") == 0.75    # ... its own change of type does not
+    has = va["has_attributes"](names, labels(after))                            # groups, then a one-hot type
+    assert has.shape == (4, len(va["GROUPS"]) + len(va["TYPES"]))
+    assert has[1, list(va["GROUPS"]).index("earring")] and not has[0, list(va["GROUPS"]).index("earring")]
