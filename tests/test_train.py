@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygan.infogan import InfoGAN, InfoGANConfig
-from tinygan.train import (OutputExists, TrainConfig, TrainingDiverged, load_model, lr_scale, read_checkpoint,
+from tinygan.train import (OutputExists, TrainConfig, TrainingDiverged, load_model, read_checkpoint,
                            train)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -54,40 +54,6 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
     assert strip(a) == strip(b)
     assert len(b) == 8
-
-
-def test_lr_scale_known_answers():
-    assert [lr_scale(s, 10, 0.0) for s in range(1, 11)] == [1.0] * 10
-    # the last 4 of 10 steps: 4/5, 3/5, 2/5, 1/5
-    assert [lr_scale(s, 10, 0.4) for s in range(1, 11)] == [1.0] * 6 + [0.8, 0.6, 0.4, 0.2]
-    with pytest.raises(ValueError, match="lr_decay"):
-        TrainConfig(lr_decay=1.0).validate()
-
-
-class Interrupt(Exception):
-    pass
-
-
-def test_lr_decay_sets_the_rates_and_resumes_exactly(tmp_path):
-    """With lr_decay the optimisers run at the scheduled rates, and a run interrupted after
-    its step-4 checkpoint and resumed repeats the uninterrupted one."""
-    cfg, x = tiny_cfg(), synthetic()
-    tc = TrainConfig(steps=8, batch_size=8, sample_every=0, ckpt_every=4, lr_decay=0.5)
-    seen = []
-    model = train(cfg, tc, x, tmp_path / "a", progress=False,
-                  on_step=lambda m, step, out: seen.append((m.opt_d.lr, m.opt_g.lr)))
-    scales = [1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]
-    assert seen == pytest.approx([(cfg.lr_d * f, cfg.lr_g * f) for f in scales])
-    assert model.opt_g.lr == pytest.approx(cfg.lr_g * 0.2)
-
-    def stop_after_checkpoint(m, step, out):
-        if step == 5:
-            raise Interrupt
-    with pytest.raises(Interrupt):
-        train(cfg, tc, x, tmp_path / "b", progress=False, on_step=stop_after_checkpoint)
-    train(cfg, tc, x, tmp_path / "b", resume=True, progress=False)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
-    assert strip(metrics(tmp_path / "a")) == strip(metrics(tmp_path / "b"))
 
 
 def test_same_seed_same_losses(tmp_path):
@@ -181,7 +147,6 @@ def run_script(name, args, monkeypatch):
     (["--n-cat", "0"], "--n-cat: must be a positive integer"),
     (["--resume", "--overwrite"], "cannot be used together"),
     (["--backend", "torch"], "invalid choice"),
-    (["--lr-decay", "1"], "lr_decay must be in [0, 1)"),
 ])
 def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):
     assert run_script("train_mnist.py", args, monkeypatch) == 2
@@ -193,7 +158,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     text = capsys.readouterr().out
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
-                 "--resume", "--overwrite", "--lambda-aug", "--eval-every", "--lr-decay",
+                 "--resume", "--overwrite", "--lambda-aug", "--eval-every",
                  "--fidelity-n", "--g-average"]:
         assert flag in text
 

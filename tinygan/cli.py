@@ -82,9 +82,6 @@ def training_parser(description, defaults):
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
-    p.add_argument("--lr-decay", type=nonneg_float, default=d["lr_decay"],
-                   help="fraction of the steps, at the end, over which both learning rates fall linearly to 0 "
-                        "(0: constant rates)")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
     p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
                    help="steps between checkpoints (0: only at the end)")
@@ -102,7 +99,7 @@ def configs_from_args(args, fixed):
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                            sample_every=args.sample_every, ckpt_every=args.ckpt_every, lr_decay=args.lr_decay)
+                            sample_every=args.sample_every, ckpt_every=args.ckpt_every)
     return model_cfg.validate(), train_cfg.validate()
 
 

@@ -251,10 +251,6 @@ class InfoGAN:
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
 
-    def scale_learning_rates(self, scale):
-        """Set both optimisers' learning rates to scale x the configured ones (a schedule)."""
-        self.opt_d.lr, self.opt_g.lr = self.cfg.lr_d * scale, self.cfg.lr_g * scale
-
     def d_step(self, real):
         """One Adam update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
         out = self.d_loss_and_grads(real, *sample_latent(self.cfg, real.shape[0], self.rng))

@@ -30,7 +30,6 @@ class TrainConfig:
     seed: int = 0              # seeds initialisation, latent samples and batch order
     sample_every: int = 500    # steps between sample grids (0: never)
     ckpt_every: int = 500      # steps between checkpoints (0: only at the end)
-    lr_decay: float = 0.0      # the final fraction of the steps over which both learning rates fall to 0
 
     def validate(self):
         if self.steps < 1:
@@ -39,18 +38,7 @@ class TrainConfig:
             raise ValueError(f"batch size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
         if self.sample_every < 0 or self.ckpt_every < 0:
             raise ValueError("sample_every and ckpt_every must be >= 0")
-        if not 0 <= self.lr_decay < 1:
-            raise ValueError(f"lr_decay must be in [0, 1) (a fraction of the steps), got {self.lr_decay}")
         return self
-
-
-def lr_scale(step, steps, decay):
-    """The factor on both learning rates at `step` (1-based) of `steps`: 1 until the last
-    n = round(decay * steps) steps, then falling linearly, n / (n + 1), ..., 1 / (n + 1), so
-    that the last steps move G and D less and less (and the weights settle)."""
-    n = round(decay * steps)
-    first = steps - n
-    return 1.0 if step <= first else (steps - step + 1) / (n + 1)
 
 
 class TrainingDiverged(RuntimeError):
@@ -167,7 +155,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                 perm, perm_epoch = epoch_permutation(train_cfg.seed, epoch, n), epoch
             idx = perm[k * train_cfg.batch_size:(k + 1) * train_cfg.batch_size]
             real = data[backend.asarray(idx)]
-            model.scale_learning_rates(lr_scale(step, train_cfg.steps, train_cfg.lr_decay))
             losses = model.step(real)
             if model.g_average is not None:
                 model.g_average.update()
