@@ -15,8 +15,8 @@ from pathlib import Path
 
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import check_args, fail, nonneg_int, training_parser
-from tinygan.data import DataError, load_mnist
-from tinygan.evaluate import evaluate_mnist, mnist_fidelity_report
+from tinygan.data import DataError, cache_dir, load_mnist, mnist_dir
+from tinygan.evaluate import digit_classifier, evaluate_mnist, mnist_fidelity_report
 from tinygan.io import write_json
 from tinygan.pixels import to_model
 from tinygan.figures import code_sweep_figure
@@ -68,6 +68,16 @@ def main(argv=None):
         fail(str(e))
     x = to_model(images, MNIST["output"])                  # (n, 1, 28, 28) in [0, 1] for the sigmoid output
 
+    held = {}
+
+    def fidelity(model, progress):
+        """mnist_fidelity_report, the digit classifier loaded (or trained) once per run."""
+        if "classifier" not in held:
+            held["classifier"] = digit_classifier((images, labels), test,
+                                                  [mnist_dir(args.data_dir), cache_dir() / "mnist"], progress)
+        return mnist_fidelity_report(model, (images, labels), test, args.data_dir, args.fidelity_n,
+                                     classifier=held["classifier"])
+
     def finish(model, out):
         for p in figure4(model, out, train_cfg.seed):
             print(f"wrote {p}")
@@ -76,8 +86,7 @@ def main(argv=None):
             print(f"test accuracy of the categorical code (Hungarian matching): {result['accuracy']:.4f} "
                   f"(error {1 - result['accuracy']:.2%}); wrote {out}/eval.json and {out}/confusion.png")
             if args.fidelity_n:
-                result["fidelity"], line = mnist_fidelity_report(model, (images, labels), test, args.data_dir,
-                                                                 args.fidelity_n, progress=not args.no_progress)
+                result["fidelity"], line = fidelity(model, progress=not args.no_progress)
                 write_json(Path(out) / "eval.json", result)
                 print(line)
 
@@ -86,8 +95,7 @@ def main(argv=None):
             r = evaluate_mnist(model, *test)
             entry = {"step": step, "accuracy": r["accuracy"], "counts": r["counts"]}
             if args.fidelity_n:
-                fid, _ = mnist_fidelity_report(model, (images, labels), test, args.data_dir, args.fidelity_n,
-                                               progress=False)
+                fid, _ = fidelity(model, progress=False)
                 entry["frechet_distance"] = fid["frechet_distance"]
                 entry["frechet_distance_trained_weights"] = fid.get("frechet_distance_trained_weights")
             with open(Path(out) / "eval_log.jsonl", "a") as f:

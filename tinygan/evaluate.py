@@ -174,11 +174,13 @@ def digit_classifier(train, test, cache_dirs=(), progress=True, log=print):
     return clf, info
 
 
-def mnist_fidelity_report(model, train, test, data_dir=None, n=10000, seed=0, progress=True):
+def mnist_fidelity_report(model, train, test, data_dir=None, n=10000, seed=0, progress=True, classifier=None):
     """mnist_fidelity with the cached classifier (next to the MNIST files, else in
-    ~/.cache/tinygan/mnist) and a one-line summary. Returns (result dict, line)."""
+    ~/.cache/tinygan/mnist) and a one-line summary. `classifier`: the (classifier, info)
+    of digit_classifier, when the caller already holds it (a run measured every N steps
+    loads it once). Returns (result dict, line)."""
     from .data import cache_dir, mnist_dir
-    clf, info = digit_classifier(train, test, [mnist_dir(data_dir), cache_dir() / "mnist"], progress)
+    clf, info = classifier or digit_classifier(train, test, [mnist_dir(data_dir), cache_dir() / "mnist"], progress)
     r = mnist_fidelity(model, clf, info, n, seed)
     line = (f"Fréchet distance of {n} generated digits to the {len(test[0])} test digits (features of a "
             f"digit classifier with test accuracy {info['test_accuracy']:.4f}): {r['frechet_distance']:.3f}; "
