@@ -215,3 +215,37 @@ def test_short_real_training_beats_chance(tmp_path):
                   x, tmp_path / "r", progress=False)
     acc = evaluate_mnist(model, *load_mnist("test", SHARED_MNIST, download=False))["accuracy"]
     assert acc > 0.3, acc
+
+
+def test_fork_run_continues_a_run_under_changed_settings(tmp_path, capsys):
+    fork = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "fork_run.py"), run_name="not_main")["main"]
+    cfg, x = tiny_cfg(), synthetic()
+    full = TrainConfig(steps=8, batch_size=8, sample_every=0, ckpt_every=4)
+    train(cfg, full, x, tmp_path / "a", progress=False)
+    train(cfg, TrainConfig(steps=4, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b", progress=False)
+    argv = sys.argv
+    try:
+        sys.argv = ["fork_run.py", "--from", str(tmp_path / "b"), "--out", str(tmp_path / "same")]
+        fork()
+        sys.argv = ["fork_run.py", "--from", str(tmp_path / "b"), "--out", str(tmp_path / "pal"),
+                    "--set", "lambda_cont=0.5"]
+        fork()
+        with pytest.raises(SystemExit, match="exists"):
+            fork()
+        sys.argv = ["fork_run.py", "--from", str(tmp_path / "b"), "--out", str(tmp_path / "c"), "--set", "n_cat=4"]
+        with pytest.raises(SystemExit, match="shapes"):
+            fork()
+    finally:
+        sys.argv = argv
+    # the control fork continues exactly as the uninterrupted run
+    train(cfg, full, x, tmp_path / "same", resume=True, progress=False)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    assert strip(metrics(tmp_path / "same")) == strip(metrics(tmp_path / "a"))
+    # the changed fork resumes only under its new settings, and then trains with them
+    with pytest.raises(ValueError, match="lambda_cont"):
+        train(cfg, full, x, tmp_path / "pal", resume=True, progress=False)
+    changed = InfoGANConfig(**dict(cfg.to_dict(), lambda_cont=0.5))
+    train(changed, full, x, tmp_path / "pal", resume=True, progress=False)
+    rows, a = strip(metrics(tmp_path / "pal")), strip(metrics(tmp_path / "a"))
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    assert rows[:4] == a[:4] and rows[4]["loss_g"] != a[4]["loss_g"]    # the same past, a new weight
