@@ -11,7 +11,8 @@ from PIL import Image
 
 from tinygan import punk_quality as pq
 from tinygan.infogan import InfoGANConfig
-from tinygan.train import TrainConfig, train
+from tinygan.punks import DEFAULT_BACKGROUND
+from tinygan.train import TrainConfig, load_model, train
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -193,3 +194,22 @@ def test_live_codes_and_targets():
     r["palette"]["within"], r["coverage"]["n_within_2x"], r["codes"] = 0.94, 79, codes
     r["memorisation"]["generated_median"] = 1.0
     assert pq.targets(r) == {"palette": False, "coverage": False, "codes": False, "memorisation": False}
+
+
+def test_d_heldout_known_answer(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    (out / "data.json").write_text(json.dumps({"size": 24, "background": list(DEFAULT_BACKGROUND), "holdout": 10}))
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "d_heldout.py"), run_name="not_main")
+    assert script["main"](["--run", str(out), "--data-dir", str(punk_data), "--n", "10"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["n"] == 10 and r["step"] == 2
+    assert all(0 < r[k] < 1 for k in ("training", "held_out", "generated"))
+    # a D head that ignores its input (weights 0, bias 2) says sigmoid(2) to every punk
+    model, _ = load_model(out / "checkpoint.npz")
+    model.d_head.params["0.w"][...] = 0
+    model.d_head.params["0.b"][...] = 2.0
+    x = np.random.default_rng(0).uniform(-1, 1, (30, 3, 24, 24)).astype(np.float32)
+    assert script["mean_d"](model, x, batch=7) == pytest.approx(1 / (1 + np.exp(-2.0)))
+    with pytest.raises(SystemExit):
+        script["main"](["--run", str(out), "--data-dir", str(punk_data), "--n", "11"])   # more than held out
