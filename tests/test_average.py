@@ -73,3 +73,24 @@ def test_render_uses_the_average_and_restores(tmp_path):
     assert not (render(model, latent, averaged=False) == 128).all()
     np.testing.assert_array_equal(model.g_flat.params, before)
     assert model.G.training
+
+
+def test_average_betas_exports_a_checkpoint_per_beta(tmp_path):
+    import runpy
+    from pathlib import Path
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "average_betas.py"),
+                            run_name="not_main")
+    cfg = InfoGANConfig(img_size=8, n_noise=3, n_cat=3, n_cont=1, width=4, fc=8)
+    x = np.random.default_rng(0).random((24, 1, 8, 8)).astype(np.float32)
+    trained = train(cfg, TrainConfig(steps=5, batch_size=8, sample_every=0), x, tmp_path, progress=False)
+    avg = np.random.default_rng(1).standard_normal(trained.g_flat.params.shape).astype(np.float32)
+    np.savez(tmp_path / "averages.npz", **{"beta_0.995": avg})
+    path = script["export_checkpoint"](tmp_path, 0.995)
+    model, meta = load_model(path)
+    assert model.cfg.g_average == 0.995 and model.g_average.t == 5 == meta["step"]
+    np.testing.assert_array_equal(model.g_average.avg, avg)                    # the exported average
+    np.testing.assert_array_equal(model.g_flat.params, trained.g_flat.params)  # the same trained weights
+    with model.sampling_weights():
+        np.testing.assert_array_equal(model.g_flat.params, avg)                # and it draws with it
+    with pytest.raises(SystemExit, match="no average of beta 0.99"):
+        script["export_checkpoint"](tmp_path, 0.99)
