@@ -19,6 +19,7 @@ from pathlib import Path
 from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint
 from tinygan.data import DataError, load_mnist
 from tinygan.evaluate import evaluate_mnist, mnist_fidelity_report
+from tinygan.figures import mnist_figure4
 from tinygan.io import write_json
 
 
@@ -28,6 +29,9 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None, help="MNIST folder (as for train_mnist.py)")
     p.add_argument("--fidelity-n", type=nonneg_int, default=10000,
                    help="generated digits for the Fréchet distance (0: skip it) (default: 10000)")
+    p.add_argument("--figure4", action="store_true",
+                   help="also draw Figure 4 (figure4_code<i>.png: categories x one code from -2 to 2) into --out, "
+                        "as train_mnist.py draws it at the end of the run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     model, meta = open_checkpoint(p, args)
@@ -40,6 +44,9 @@ def main(argv=None):
         p.error("this checkpoint is not an MNIST model")
     out = Path(args.out) if args.out else Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
+    if args.figure4:
+        for path in mnist_figure4(model, out, meta["train"]["seed"]):
+            print(f"wrote {path}")
     r = evaluate_mnist(model, images, labels, out)
     if args.fidelity_n:
         r["fidelity"], line = mnist_fidelity_report(model, train, (images, labels), args.data_dir,

@@ -19,11 +19,8 @@ from tinygan.data import DataError, cache_dir, load_mnist, mnist_dir
 from tinygan.evaluate import digit_classifier, evaluate_mnist, mnist_fidelity_report
 from tinygan.io import write_json
 from tinygan.pixels import to_model
-from tinygan.figures import code_sweep_figure
-from tinygan.infogan import sample_noise
+from tinygan.figures import mnist_figure4
 from tinygan.train import OutputExists, TrainingDiverged, train
-
-import numpy as np
 
 
 MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
@@ -37,18 +34,6 @@ MNIST = {"img_channels": 1, "img_size": 28, "output": "sigmoid"}
 # 2500: the distance fell from 0.93 to 0.57 between them on seed 0 (docs/07-mnist.md).
 DEFAULTS = {"out": "runs/mnist", "lambda_cont": 0.1, "lambda_aug": 1.0, "steps": 5000, "batch_size": 64,
             "g_average": 0.99}
-
-
-def figure4(model, out, seed):
-    """For each continuous code: rows = categories, columns = that code from -2 to 2."""
-    rng = np.random.default_rng([seed, 4])
-    noise = sample_noise(model.cfg, 1, rng)[0]  # one noise vector for every block
-    paths = []
-    for i in range(model.cfg.n_cont):
-        path = Path(out) / f"figure4_code{i}.png"
-        code_sweep_figure(model, i, np.linspace(-2, 2, 10), path, rng, scale=2, noise=noise)
-        paths.append(path)
-    return paths
 
 
 def main(argv=None):
@@ -79,7 +64,7 @@ def main(argv=None):
                                      classifier=held["classifier"])
 
     def finish(model, out):
-        for p in figure4(model, out, train_cfg.seed):
+        for p in mnist_figure4(model, out, train_cfg.seed):
             print(f"wrote {p}")
         if test is not None:
             result = evaluate_mnist(model, *test, out)

@@ -183,6 +183,13 @@ def test_script_end_to_end_on_tiny_idx_files(tmp_path, monkeypatch, capsys):
     assert "frechet_distance_trained_weights" in result["fidelity"]         # --g-average: both measured
     assert "Fréchet distance of 40 generated digits" in capsys.readouterr().out
     assert (out / "confusion.png").is_file()
+    # evaluate_mnist.py --figure4 redraws the run's Figure 4 from its checkpoint, pixel for pixel
+    again = tmp_path / "again"
+    evaluate = runpy.run_path(str(EXAMPLES / "evaluate_mnist.py"), run_name="not_main")["main"]
+    assert evaluate(["--checkpoint", str(out / "checkpoint.npz"), "--data-dir", str(tmp_path / "mnist"),
+                     "--out", str(again), "--fidelity-n", "0", "--figure4"]) == 0
+    for i in (0, 1):
+        assert (again / f"figure4_code{i}.png").read_bytes() == (out / f"figure4_code{i}.png").read_bytes()
     # a second run into the same folder is refused with a message, exit code 1
     assert run_script("train_mnist.py", args, monkeypatch) == 1
     assert "already holds a training run" in capsys.readouterr().err

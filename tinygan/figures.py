@@ -1,13 +1,14 @@
 """Image grids, the latent-code sweeps (the paper's Figures 4 and 9) and the loss curve."""
 import json
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from . import pixels
 from .io import atomic_write, save_figure
-from .infogan import sample_latent
+from .infogan import sample_latent, sample_noise
 from .layers import evaluation
 
 
@@ -67,6 +68,20 @@ def code_sweep_figure(model, code, values, path, rng, scale=1, noise=None):
     g = grid(render(model, latent), len(values))
     save_image(g, path, scale)
     return g
+
+
+def mnist_figure4(model, out, seed):
+    """The paper's Figure 4 for each continuous code i: out/figure4_code<i>.png, rows the
+    categories, columns code i from -2 to 2, one noise vector for every block (drawn from
+    `seed`, the run's, so a checkpoint redraws its run's figure). Returns the paths."""
+    rng = np.random.default_rng([seed, 4])
+    noise = sample_noise(model.cfg, 1, rng)[0]
+    paths = []
+    for i in range(model.cfg.n_cont):
+        path = Path(out) / f"figure4_code{i}.png"
+        code_sweep_figure(model, i, np.linspace(-2, 2, 10), path, rng, scale=2, noise=noise)
+        paths.append(path)
+    return paths
 
 
 def sample_grid(model, latent, path, nrow, scale=1):
