@@ -31,6 +31,7 @@ from tinygan.evaluate import digit_classifier, evaluate_mnist, frechet_distance,
 from tinygan.data import cache_dir, mnist_dir
 from tinygan.infogan import InfoGANConfig
 from tinygan.io import atomic_save_npz
+from tinygan.pixels import to_model
 from tinygan.train import TrainConfig, read_checkpoint, train
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -81,7 +82,7 @@ def main():
                        seed=args.seed)
     images, labels = load_mnist("train", args.data_dir)
     test = load_mnist("test", args.data_dir)
-    x = (images.astype(np.float32) / 255.0)[:, None]
+    x = to_model(images, cfg.output)                # as train_mnist.py scales them, to the last bit
     averages = {}
 
     def on_step(model, step, out):
