@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygan import backend
+from tinygan.cli import config_overrides
 from tinygan.average import WeightAverage, batchnorm_state, set_batchnorm_state
 from tinygan.data import load_mnist
 from tinygan.evaluate import digit_classifier, evaluate_mnist, frechet_distance, generated_digits, _pixels
@@ -74,9 +75,7 @@ def main():
     defaults = runpy.run_path(str(EXAMPLES / "train_mnist.py"), run_name="not_main")
     fields = dict(defaults["MNIST"], lambda_cont=defaults["DEFAULTS"]["lambda_cont"],
                   lambda_aug=defaults["DEFAULTS"]["lambda_aug"])
-    for kv in args.set:
-        k, v = kv.split("=")
-        fields[k] = type(getattr(InfoGANConfig(), k))(v)
+    fields.update(config_overrides(args.set))
     cfg = InfoGANConfig(**fields)
     tcfg = TrainConfig(steps=args.steps or defaults["DEFAULTS"]["steps"], batch_size=defaults["DEFAULTS"]["batch_size"],
                        seed=args.seed)

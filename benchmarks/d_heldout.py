@@ -16,6 +16,8 @@ import numpy as np
 
 from tinygan import backend
 from tinygan.infogan import sample_latent
+from tinygan.ops import sigmoid
+from tinygan.punk_quality import run_data
 from tinygan.punks import holdout_split, load_punks
 from tinygan.train import load_model
 
@@ -24,21 +26,20 @@ def mean_d(model, images, batch=100):
     """Mean sigmoid(D(x)) over images (n, C, H, W), in batches of `batch` in training mode."""
     logits = [backend.to_numpy(model.d_head.forward(model.trunk.forward(backend.asarray(images[i:i + batch]))))
               for i in range(0, len(images), batch)]
-    z = np.concatenate(logits).ravel().astype(np.float64)
-    return float((1 / (1 + np.exp(-z))).mean())
+    return float(sigmoid(np.concatenate(logits).ravel().astype(np.float64)).mean())
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="run folder with checkpoint.npz and data.json")
+    p.add_argument("--run", required=True, help="run folder with checkpoint.npz (and the data.json the training wrote)")
     p.add_argument("--data-dir", default=None, help="CryptoPunks folder (punks.png)")
     p.add_argument("--n", type=int, default=500, help="punks in each set (at most the held-out count)")
     args = p.parse_args(argv)
     run = Path(args.run)
     model, meta = load_model(run / "checkpoint.npz")
-    data = json.loads((run / "data.json").read_text())
-    punks = load_punks(args.data_dir, size=data["size"], background=tuple(data["background"]))
-    held, train_idx = holdout_split(len(punks), data["holdout"])
+    background, holdout = run_data(run)
+    punks = load_punks(args.data_dir, size=model.cfg.img_size, background=background)
+    held, train_idx = holdout_split(len(punks), holdout)
     if not 0 < args.n <= len(held):
         p.error(f"--n must be in 1..{len(held)} (the run held out {len(held)} punks)")
     rng = np.random.default_rng(0)

@@ -9,36 +9,21 @@ starts from a trained model instead of from scratch).
     python examples/train_cryptopunks.py --data-dir DIR --seed 0 --steps 6000 --resume --out runs/pk_control
 
 The new folder gets the checkpoint (its stored configuration changed as --set says) and the
-metrics log up to the checkpoint's step. --resume then checks the settings given to the
-training script against the changed configuration, as for any resumed run. Settings that
-change the shapes of the parameters (n_cat, n_cont, ...) cannot be forked.
+metrics log (--resume keeps it up to the checkpoint's step, as for any resumed run, and
+checks the settings given to the training script against the changed configuration).
+Settings that change the shapes of the parameters (n_cat, width, ...) cannot be forked:
+the checkpoint is loaded into a model of the new settings first, as --resume will.
 """
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
-from tinygan.infogan import InfoGANConfig
-from tinygan.train import read_checkpoint
+from tinygan.cli import config_overrides
+from tinygan.infogan import InfoGAN, InfoGANConfig
 from tinygan.io import atomic_save_npz
+from tinygan.train import read_checkpoint
 
-SHAPE_FIELDS = ("n_cat", "n_cont", "n_noise", "img_size", "img_channels")
-
-def parse_set(pairs):
-    """KEY=VALUE strings -> {field: value typed as InfoGANConfig's default}."""
-    defaults = InfoGANConfig()
-    out = {}
-    for kv in pairs:
-        if "=" not in kv:
-            raise SystemExit(f"--set {kv!r}: expected KEY=VALUE")
-        k, v = kv.split("=", 1)
-        if not hasattr(defaults, k):
-            raise SystemExit(f"--set {k}: InfoGANConfig has no field {k!r}")
-        if k in SHAPE_FIELDS:
-            raise SystemExit(f"--set {k}: changes the parameters' shapes; a run cannot be forked with it")
-        out[k] = type(getattr(defaults, k))(v)
-    return out
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,22 +35,25 @@ def main():
     src, out = Path(args.src), Path(args.out)
     if out.exists():
         raise SystemExit(f"{out} exists; choose a new folder")
-    changes = parse_set(args.set)
+    changes = config_overrides(args.set)
     arrays, meta = read_checkpoint(src / "checkpoint.npz")
-    cfg = InfoGANConfig.from_dict(meta["config"]).to_dict()
-    cfg.update(changes)
-    InfoGANConfig.from_dict(cfg).validate()
-    meta["config"] = cfg
+    cfg = InfoGANConfig.from_dict(dict(meta["config"], **changes))
+    cfg.validate()
+    meta["config"] = cfg.to_dict()
+    try:
+        InfoGAN(cfg).load_state_dict(arrays, meta)       # what --resume will do
+    except ValueError as e:
+        raise SystemExit(f"--set {changes}: the checkpoint does not fit a model of these settings; "
+                         f"a setting that changes the parameters' shapes cannot be forked ({e})") from None
     out.mkdir(parents=True)
     atomic_save_npz(out / "checkpoint.npz", meta, **arrays)
-    if (src / "metrics.jsonl").exists():
-        keep = [line for line in open(src / "metrics.jsonl") if line.strip() and json.loads(line)["step"] <= meta["step"]]
-        (out / "metrics.jsonl").write_text("".join(keep))
+    for name in ("metrics.jsonl", "data.json"):         # data.json: the punks' background and hold-out
+        if (src / name).exists():
+            shutil.copy(src / name, out / name)
     if (src / "config.json").exists():
         shutil.copy(src / "config.json", out / "forked_from_config.json")
-    if (src / "data.json").exists():                   # the punks' background and hold-out
-        shutil.copy(src / "data.json", out / "data.json")
     print(f"{out}: step {meta['step']} of {src}, with {changes}; continue it with the training script's --resume")
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -256,3 +256,13 @@ def test_fork_run_continues_a_run_under_changed_settings(tmp_path, capsys):
     rows, a = strip(metrics(tmp_path / "pal")), strip(metrics(tmp_path / "a"))
     assert [r["step"] for r in rows] == list(range(1, 9))
     assert rows[:4] == a[:4] and rows[4]["loss_g"] != a[4]["loss_g"]    # the same past, a new weight
+
+
+def test_config_overrides_types_each_value_as_its_field():
+    from tinygan.cli import config_overrides
+    assert config_overrides(["lambda_cont=0.5", "n_cat=20", "fixed_std=false"]) == \
+        {"lambda_cont": 0.5, "n_cat": 20, "fixed_std": False}
+    for bad, msg in [("lambda_cont", "expected KEY=VALUE"), ("nope=1", "no field"),
+                     ("n_cat=two", "expected a int"), ("fixed_std=maybe", "expected a bool")]:
+        with pytest.raises(SystemExit, match=msg):
+            config_overrides([bad])

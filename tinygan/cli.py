@@ -51,6 +51,30 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Show each flag's default, and keep the description's own line breaks."""
 
 
+def config_overrides(pairs):
+    """KEY=VALUE strings (a script's --set) -> {InfoGANConfig field: value}, each value of the
+    field's type ("true"/"false" for a flag); a clear error for an unknown field or a bad value."""
+    defaults = InfoGANConfig()
+    out = {}
+    for kv in pairs:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {kv!r}: expected KEY=VALUE")
+        if not hasattr(defaults, k):
+            raise SystemExit(f"--set {k}: InfoGANConfig has no field {k!r}")
+        kind = type(getattr(defaults, k))
+        try:
+            if kind is bool:
+                if v.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(v)
+                out[k] = v.lower() in ("true", "1")
+            else:
+                out[k] = kind(v)
+        except ValueError:
+            raise SystemExit(f"--set {k}={v}: expected a {kind.__name__}") from None
+    return out
+
+
 def training_parser(description, defaults):
     """The flags of a training script; `defaults` overrides InfoGANConfig/TrainConfig defaults."""
     m, t = InfoGANConfig(), TrainConfig()
