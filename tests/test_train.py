@@ -266,3 +266,34 @@ def test_config_overrides_types_each_value_as_its_field():
                      ("n_cat=two", "expected a int"), ("fixed_std=maybe", "expected a bool")]:
         with pytest.raises(SystemExit, match=msg):
             config_overrides([bad])
+
+
+def test_gpu_runs_script_runs_a_list_side_by_side(tmp_path):
+    """benchmarks/gpu_runs.sh on the CPU (BACKEND=numpy): two tiny MNIST runs two at a time,
+    each logged with its exit status, checkpoints removed with KEEP_CKPT=0; a missing script
+    stops it before anything runs."""
+    import os
+    import subprocess
+    from test_data import write_split
+    data = tmp_path / "data"
+    write_split(data / "mnist", "train", n=20)
+    write_split(data / "mnist", "test", n=12)
+    root = EXAMPLES.parent
+    flags = "--steps 2 --batch-size 8 --sample-every 0 --no-eval"
+    env = dict(os.environ, TINYGAN_DATA=str(data), OUT=str(tmp_path / "out"), BACKEND="numpy", PARALLEL="2",
+               KEEP_CKPT="0", HOME=str(tmp_path / "home"), PYTHONPATH=str(root),
+               RUNS=f"a|examples/train_mnist.py|--seed 0 {flags}\nb|examples/train_mnist.py|--seed 1 {flags}")
+    done = subprocess.run(["bash", "benchmarks/gpu_runs.sh"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    for name in ("a", "b"):
+        log = (tmp_path / "out" / f"{name}.log").read_text()
+        assert f"exit 0 (run {name})" in log and "[run_measured] examples/train_mnist.py: exit 0" in log
+        assert (tmp_path / "out" / name / "metrics.jsonl").is_file()
+        assert not (tmp_path / "out" / name / "checkpoint.npz").exists()
+    assert "== a:" in done.stdout and "== b:" in done.stdout
+    env["RUNS"] = "c|examples/no_such_script.py|"
+    bad = subprocess.run(["bash", "benchmarks/gpu_runs.sh"], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "no script examples/no_such_script.py" in bad.stderr
+    assert not (tmp_path / "out" / "c.log").exists()
