@@ -56,6 +56,22 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
     assert len(b) == 8
 
 
+def test_resumed_run_clock_goes_on_from_the_checkpoint(tmp_path):
+    """The metrics' training clock of a resumed run continues from the last kept step's, so
+    the last line says how long the whole training took, not only its last part."""
+    cfg, x = tiny_cfg(), synthetic()
+    train(cfg, TrainConfig(steps=4, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b", progress=False)
+    path = tmp_path / "b" / "metrics.jsonl"
+    rows = metrics(tmp_path / "b")
+    rows[-1]["time"] = 1000.0                        # as if the first part had taken 1000 s
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train(cfg, TrainConfig(steps=6, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b",
+          resume=True, progress=False)
+    times = [r["time"] for r in metrics(tmp_path / "b")]
+    assert len(times) == 6 and times[3] == 1000.0
+    assert 1000.0 < times[4] <= times[5] < 1000.0 + 60
+
+
 def test_same_seed_same_losses(tmp_path):
     cfg, x, tc = tiny_cfg(), synthetic(), TrainConfig(steps=3, batch_size=8, sample_every=0)
     train(cfg, tc, x, tmp_path / "a", progress=False)

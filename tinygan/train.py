@@ -97,11 +97,14 @@ def prepare_output(out, resume, overwrite):
 
 
 def _truncate_metrics(path, last_step):
-    """Keep only the metrics of steps <= last_step (a resumed run rewrites the rest)."""
+    """Keep only the metrics of steps <= last_step (a resumed run rewrites the rest); return
+    the training clock (seconds) of the last one kept, so that a resumed run's clock goes on
+    from there (0.0 if there is none)."""
     if not path.exists():
-        return
+        return 0.0
     keep = [line for line in open(path) if line.strip() and json.loads(line)["step"] <= last_step]
     atomic_write(path, "".join(keep))
+    return float(json.loads(keep[-1]).get("time", 0.0)) if keep else 0.0
 
 
 def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, progress=True,
@@ -124,7 +127,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
     out = prepare_output(out, resume, overwrite)
     ckpt, metrics_path = out / "checkpoint.npz", out / "metrics.jsonl"
     model = InfoGAN(model_cfg, seed=train_cfg.seed)
-    start = 0
+    start, clock = 0, 0.0       # clock: seconds of training before this call (a resumed run's)
     if resume:
         arrays, meta = read_checkpoint(ckpt)
         saved = InfoGANConfig.from_dict(meta["config"]).to_dict()
@@ -137,7 +140,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                              f"(seed {meta['train']['seed']}, batch size {meta['train']['batch_size']})")
         model.load_state_dict(arrays, meta)
         start = meta["step"]
-        _truncate_metrics(metrics_path, start)
+        clock = _truncate_metrics(metrics_path, start)
     write_json(out / "config.json", {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2)
 
     data = backend.asarray(images)                      # the whole set on the device once
@@ -147,7 +150,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                                       cat=np.repeat(np.arange(model_cfg.n_cat), 10))
     bar = _progress(start, train_cfg.steps, progress)
     perm_epoch, perm = -1, None
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - clock
     with open(metrics_path, "a") as log:
         for step in range(start + 1, train_cfg.steps + 1):
             epoch, k = divmod(step - 1, per_epoch)
