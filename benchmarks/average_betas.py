@@ -38,11 +38,13 @@ from tinygan.train import TrainConfig, read_checkpoint, train
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def export_checkpoint(out, beta, avg=None):
+def export_checkpoint(out, beta, avg=None, checkpoint=None):
     """Write out/checkpoint_beta_<beta>.npz: the run's checkpoint with g_average = beta and the
-    average of that beta (from averages.npz unless given) as the model's own average."""
+    average of that beta (from averages.npz unless given) as the model's own average.
+    `checkpoint`: the run's (arrays, meta) if already read (it is left unchanged)."""
     out = Path(out)
-    arrays, meta = read_checkpoint(out / "checkpoint.npz")
+    arrays, meta = checkpoint or read_checkpoint(out / "checkpoint.npz")
+    arrays, meta = dict(arrays), dict(meta)
     if avg is None:
         with np.load(out / "averages.npz") as z:
             if f"beta_{beta}" not in z.files:
@@ -115,8 +117,9 @@ def main():
             result["averages_recomputed_stats"][str(b)] = fd_recomputed_stats()
         saved[f"beta_{b}"] = backend.to_numpy(a.avg)
     np.savez(Path(args.out) / "averages.npz", **saved)
+    run_checkpoint = read_checkpoint(Path(args.out) / "checkpoint.npz")    # once, for every beta
     for b in averages:
-        export_checkpoint(args.out, b, saved[f"beta_{b}"])
+        export_checkpoint(args.out, b, saved[f"beta_{b}"], run_checkpoint)
     (Path(args.out) / "betas.json").write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
 
