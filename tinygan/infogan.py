@@ -20,6 +20,7 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
+from .stabilisers import MinibatchStd
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -47,6 +48,7 @@ class InfoGANConfig:
     # beyond the papers (docs/07-mnist.md measures each):
     lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
+    mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md), with
     # the value that meant "off": a checkpoint that used one of them cannot be rebuilt
@@ -83,6 +85,8 @@ class InfoGANConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.g_average == 0 or 0 < self.g_average < 1):
             raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
+        if self.mbstd_group == 1 or self.mbstd_group < 0:
+            raise ValueError(f"mbstd_group must be 0 (off) or >= 2, got {self.mbstd_group}")
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -115,11 +119,15 @@ def build_generator(cfg):
 
 def build_trunk(cfg):
     S, W = cfg.img_size // 4, cfg.width
+    # beyond the paper, when cfg.mbstd_group: one more channel, the spread of each image's group
+    mbstd = [MinibatchStd(cfg.mbstd_group)] if cfg.mbstd_group else []               # (N, 2W+1, S, S)
+    C = 2 * W + len(mbstd)
     return Sequential(
         Conv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),    # (N, W, 2S, 2S)
         Conv2d(W, 2 * W, 4, stride=2, padding=1), BatchNorm(2 * W), LeakyReLU(cfg.slope),  # (N, 2W, S, S)
-        Flatten(),                                                                    # (N, 2W*S*S)
-        Linear(2 * W * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))       # (N, fc)
+        *mbstd,
+        Flatten(),                                                                    # (N, C*S*S)
+        Linear(C * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))           # (N, fc)
 
 
 def build_d_head(cfg):
