@@ -61,6 +61,24 @@ def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
         check(model.modules()[name], grads, loss, name)
 
 
+def test_gradients_with_the_minibatch_std_feature(float64_layers, rng):
+    """L_D for the trunk and heads, L_G for G, through the trunk's minibatch-std layer
+    (tinygan/stabilisers.py) in groups of 2; a batch of 5 also ends with a group of one."""
+    n = 5
+    model = tiny_model(mbstd_group=2)
+    assert "MinibatchStd" in repr(model.trunk)
+    real = rng.random((n, 1, 8, 8))
+    latent, cat, cont = sample_latent(model.cfg, n, rng)
+    latent = latent.astype(np.float64)
+    model.d_loss_and_grads(real, latent, cat, cont)
+    analytic = {name: {k: g.copy() for k, g in model.modules()[name].grads.items()} for name in ("trunk", "q_head")}
+    for name, grads in analytic.items():
+        check(model.modules()[name], grads, lambda: model.d_loss_and_grads(real, latent, cat, cont)["loss_d"], name)
+    model.g_loss_and_grads(latent, cat, cont)
+    analytic = {k: g.copy() for k, g in model.G.grads.items()}
+    check(model.G, analytic, lambda: model.g_loss_and_grads(latent, cat, cont)["loss_g"], "G")
+
+
 def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""
@@ -133,6 +151,8 @@ def test_config_validation():
         tiny_cfg(n_cat=0).validate()
     with pytest.raises(ValueError, match="lr_d"):
         tiny_cfg(lr_d=0).validate()
+    with pytest.raises(ValueError, match="mbstd_group"):
+        tiny_cfg(mbstd_group=1).validate()
     with pytest.raises(ValueError, match="unknown"):
         InfoGANConfig.from_dict({"nope": 1})
     # options removed since (docs/07-mnist.md): accepted when off, refused when they were used
