@@ -15,6 +15,8 @@ Prints and writes to eval.json (in --out, default the checkpoint's folder):
   attribute whose rate moves most ("code 2: pipe 0.01 -> 0.62");
 - categories: per category, the attribute whose rate it raises most above the average over
   the categories ("category 3: mohawk 0.04 -> 0.61"), and how many different ones there are;
+- variety: how much the punk changes when only the noise, only the category or only the
+  continuous codes are drawn afresh (a G that ignores its noise scores near 0 there);
 - code readout: how well Q recovers the category and each continuous code (R^2) from the
   generated punks, and from the same punks snapped to the nearest real colour;
 - memorisation: generated and held-out real punks' distances to the nearest training punk.
@@ -58,6 +60,10 @@ def summary_lines(r):
         lines.append(f"categories: {cats['n_distinct_names']} different attributes name the "
                      f"{len(cats['categories'])} categories")
         lines += [f"  {e['label']}" for e in cats["categories"]]
+    if "variety" in r:
+        v = r["variety"]
+        lines.append(f"variety (pixel std, of 255, when one part of the latent is redrawn): noise {v['noise']:.1f}, "
+                     f"category {v['category']:.1f}, continuous codes {v['continuous']:.1f}")
     if "code_readout" in r:
         g, s = r["code_readout"]["generated"], r["code_readout"]["snapped_to_palette"]
         lines.append(f"Q reads the category of {g['category_accuracy']:.3f} of generated punks ({s['category_accuracy']:.3f} "

@@ -182,6 +182,27 @@ def test_category_profiles_known_answer(monkeypatch):
     assert r["n_distinct_names"] == 2
 
 
+def test_latent_variety_known_answer(monkeypatch):
+    """A "G" that draws only its first continuous code, as a grey level of 100 * c: the
+    noise and the category change nothing, the codes change the pixels by the std of
+    100 * U(-1, 1) (57.7), up to the sampling error of 8 draws."""
+    cfg = InfoGANConfig(img_channels=3, img_size=4, output="tanh", n_noise=5, n_cat=3, n_cont=2)
+
+    class Model:
+        pass
+    m = Model()
+    m.cfg = cfg
+
+    def render(model, lat, batch, averaged):
+        grey = 100 * lat[:, 8].astype(np.float64)                          # the first continuous code
+        return np.broadcast_to(grey[:, None, None, None], (len(lat), 4, 4, 3))
+    monkeypatch.setattr(pq, "render", render)
+    v = pq.latent_variety(m, n=400, draws=8)
+    assert v["noise"] == 0 and v["category"] == 0
+    # the std of 8 draws (ddof 0) of U(-100, 100) averages about 0.91 * 57.7 = 52.6
+    assert 48 < v["continuous"] < 57
+
+
 def test_live_codes_and_targets():
     codes = [{"code": 0, "pixel_change": 30.0, "name_change": -0.5},
              {"code": 1, "pixel_change": 30.0, "name_change": 0.1},       # changes pixels, no attribute

@@ -9,6 +9,7 @@
   attributes it turns on or off (its measured name);
 - categories: what each category draws (the attribute whose rate it raises most), and how
   many different attributes name the categories;
+- variety: how much the noise, the category and the continuous codes each change the punk;
 - code readout: how well Q recovers the codes from the drawn punks, and from the same punks
   with every pixel snapped to the nearest real colour: what survives snapping is drawn in
   the pixel art; what does not was hidden in off-palette speckle.
@@ -235,6 +236,33 @@ def category_profiles(model, clf, names, n=300, seed=0, batch=250, averaged=True
     return {"categories": out, "n_distinct_names": len({e["name"] for e in out}), "n_per_category": int(n)}
 
 
+def latent_variety(model, n=100, draws=8, seed=0, batch=250, averaged=True):
+    """How much each part of the latent changes what G draws: for n latents, the part
+    (the noise z, the category, the continuous codes) is drawn afresh `draws` times with
+    the rest held; the per-pixel standard deviation (0..255) over the draws, averaged over
+    pixels and latents. A part that G ignores scores near 0: a G whose variety comes from
+    the codes alone draws at most a few dimensions' worth of different punks, however large
+    its noise vector. Returns {"noise": ..., "category": ..., "continuous": ...}."""
+    cfg = model.cfg
+    rng = np.random.default_rng([seed, 17])
+    base, _, _ = sample_latent(cfg, n, rng)
+    parts = {"noise": slice(0, cfg.n_noise), "category": slice(cfg.n_noise, cfg.n_noise + cfg.n_cat),
+             "continuous": slice(cfg.n_noise + cfg.n_cat, cfg.latent_dim)}
+    out = {}
+    for name, cols in parts.items():
+        if cols.stop == cols.start:
+            out[name] = 0.0
+            continue
+        images = []
+        for _ in range(draws):
+            fresh, _, _ = sample_latent(cfg, n, rng)
+            latent = base.copy()
+            latent[:, cols] = fresh[:, cols]
+            images.append(render(model, latent, batch, averaged).astype(np.float64))    # (n, S, S, 3)
+        out[name] = float(np.stack(images).std(axis=0).mean())
+    return out
+
+
 def code_readout(model, images_u8, cat, cont):
     """How well Q reads the codes the punks were drawn with: the fraction of punks whose
     category it recovers, and per continuous code R^2 = 1 - mean((mean_Q - c)^2) / var(c)
@@ -324,6 +352,7 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
          "n_fd": int(half), "palette": fidelity, "coverage": cov,
          "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "code_readout": readout,
          "categories": category_profiles(model, clf, names, seed=seed, averaged=averaged),
+         "variety": latent_variety(model, seed=seed, averaged=averaged),
          "memorisation": mem,
          "n_generated": int(n), "averaged_weights": bool(averaged and model.g_average is not None)}
     r["live_codes"] = live_codes(r["codes"])
