@@ -63,7 +63,8 @@ def summary_lines(r):
     if "variety" in r:
         v = r["variety"]
         lines.append(f"variety (pixel std, of 255, when one part of the latent is redrawn): noise {v['noise']:.1f}, "
-                     f"category {v['category']:.1f}, continuous codes {v['continuous']:.1f}")
+                     f"category {v['category']:.1f}, continuous codes {v['continuous']:.1f}, all {v['all']:.1f} "
+                     f"(real punks {v['real']:.1f})")
     if "code_readout" in r:
         g, s = r["code_readout"]["generated"], r["code_readout"]["snapped_to_palette"]
         lines.append(f"Q reads the category of {g['category_accuracy']:.3f} of generated punks ({s['category_accuracy']:.3f} "

@@ -201,6 +201,11 @@ def test_latent_variety_known_answer(monkeypatch):
     assert v["noise"] == 0 and v["category"] == 0
     # the std of 8 draws (ddof 0) of U(-100, 100) averages about 0.91 * 57.7 = 52.6
     assert 48 < v["continuous"] < 57
+    assert v["all"] == pytest.approx(v["continuous"], rel=0.1)
+    same = np.full((16, 4, 4, 3), 7, np.uint8)
+    assert pq.real_variety(same) == 0
+    two = np.concatenate([same, same + 10])                             # half 7s, half 17s
+    assert 0 < pq.real_variety(two) <= 5
 
 
 def test_live_codes_and_targets():

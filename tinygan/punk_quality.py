@@ -242,12 +242,13 @@ def latent_variety(model, n=100, draws=8, seed=0, batch=250, averaged=True):
     the rest held; the per-pixel standard deviation (0..255) over the draws, averaged over
     pixels and latents. A part that G ignores scores near 0: a G whose variety comes from
     the codes alone draws at most a few dimensions' worth of different punks, however large
-    its noise vector. Returns {"noise": ..., "category": ..., "continuous": ...}."""
+    its noise vector. "all" redraws the whole latent, for comparison with real punks
+    (real_variety). Returns {"noise": ..., "category": ..., "continuous": ..., "all": ...}."""
     cfg = model.cfg
     rng = np.random.default_rng([seed, 17])
     base, _, _ = sample_latent(cfg, n, rng)
     parts = {"noise": slice(0, cfg.n_noise), "category": slice(cfg.n_noise, cfg.n_noise + cfg.n_cat),
-             "continuous": slice(cfg.n_noise + cfg.n_cat, cfg.latent_dim)}
+             "continuous": slice(cfg.n_noise + cfg.n_cat, cfg.latent_dim), "all": slice(0, cfg.latent_dim)}
     out = {}
     for name, cols in parts.items():
         if cols.stop == cols.start:
@@ -261,6 +262,16 @@ def latent_variety(model, n=100, draws=8, seed=0, batch=250, averaged=True):
             images.append(render(model, latent, batch, averaged).astype(np.float64))    # (n, S, S, 3)
         out[name] = float(np.stack(images).std(axis=0).mean())
     return out
+
+
+def real_variety(real_u8, draws=8, rng=None):
+    """latent_variety's "all" for real punks: the per-pixel std (0..255) over groups of
+    `draws` different punks, averaged over pixels and groups."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    groups = len(real_u8) // draws
+    pick = rng.permutation(len(real_u8))[:groups * draws]
+    x = real_u8[pick].astype(np.float64).reshape(groups, draws, -1)
+    return float(x.std(axis=1).mean())
 
 
 def code_readout(model, images_u8, cat, cont):
@@ -352,7 +363,8 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
          "n_fd": int(half), "palette": fidelity, "coverage": cov,
          "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "code_readout": readout,
          "categories": category_profiles(model, clf, names, seed=seed, averaged=averaged),
-         "variety": latent_variety(model, seed=seed, averaged=averaged),
+         "variety": {**latent_variety(model, seed=seed, averaged=averaged),
+                     "real": real_variety(real_u8, rng=np.random.default_rng([seed, 17]))},
          "memorisation": mem,
          "n_generated": int(n), "averaged_weights": bool(averaged and model.g_average is not None)}
     r["live_codes"] = live_codes(r["codes"])
