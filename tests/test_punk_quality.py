@@ -239,3 +239,16 @@ def test_d_heldout_known_answer(punk_data, tmp_path, capsys):
     assert script["mean_d"](model, x, batch=7) == pytest.approx(1 / (1 + np.exp(-2.0)))
     with pytest.raises(SystemExit):
         script["main"](["--run", str(out), "--data-dir", str(punk_data), "--n", "11"])   # more than held out
+
+
+def test_variety_script(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "variety.py"), run_name="not_main")
+    assert script["main"]([str(out), str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--n", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    a, b = (list(map(float, line.split()[1:])) for line in lines[1:3])
+    assert len(a) == 4 and a == b and all(v >= 0 for v in a)              # the folder and its checkpoint agree
+    assert lines[3].startswith("real punks") and float(lines[3].split()[-1]) > 0
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        script["main"]([str(tmp_path / "nothing")])
