@@ -1,5 +1,7 @@
 """End-to-end gradient check of the InfoGAN losses on a tiny model in float64: every
 parameter of G, the shared trunk, the D head and the Q head against finite differences."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,28 @@ def test_gradients_with_the_mode_seeking_term(float64_layers, rng):
     assert out["ms"] > 0 and out["loss_g"] == pytest.approx(out["g_gan"] + out["info_g"] + 0.3 * out["ms"])
     analytic = {k: g.copy() for k, g in model.G.grads.items()}
     check(model.G, analytic, lambda: model.g_loss_and_grads(latent, cat, cont)["loss_g"], "G")
+
+
+def test_cat_warmup_is_lambda_cat_0_then_lambda_cat(rng):
+    """cat_warmup=3 trains exactly as 3 steps with lambda_cat 0 followed by steps with
+    lambda_cat 1 (what benchmarks/fork_run.py and --resume do); without it training differs."""
+    batches = [rng.random((6, 1, 8, 8)).astype(np.float32) for _ in range(5)]
+    warm = InfoGAN(tiny_cfg(cat_warmup=3), seed=0)
+    staged = InfoGAN(tiny_cfg(lambda_cat=0.0), seed=0)
+    plain = InfoGAN(tiny_cfg(), seed=0)
+    for i, x in enumerate(batches):
+        if i == 3:
+            staged.cfg = replace(staged.cfg, lambda_cat=1.0)
+        for m in (warm, staged, plain):
+            m.step(x)
+    assert [warm.lambda_cat_at(t) for t in (0, 2, 3, 9)] == [0.0, 0.0, 1.0, 1.0]
+    for k, v in warm.G.params.items():
+        assert np.array_equal(v, staged.G.params[k]), k
+    for k, v in warm.q_head.params.items():
+        assert np.array_equal(v, staged.q_head.params[k]), k
+    assert not np.array_equal(warm.G.params["0.w"], plain.G.params["0.w"])
+    with pytest.raises(ValueError, match="cat_warmup"):
+        tiny_cfg(cat_warmup=-1).validate()
 
 
 def test_consistency_gradients(float64_layers, rng):

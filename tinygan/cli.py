@@ -97,6 +97,9 @@ def training_parser(description, defaults):
                         "fixed std 1, the MSE form). On the punks it made G draw colour noise that encodes the "
                         "codes (docs/08-cryptopunks.md)")
     p.add_argument("--lambda-cat", type=nonneg_float, default=d["lambda_cat"], help="weight of the categorical information loss")
+    p.add_argument("--cat-warmup", type=nonneg_int, default=d["cat_warmup"],
+                   help="steps at the start during which the categorical information term has weight 0: G learns "
+                        "to draw varied images before it splits them into categories (0: none)")
     p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
@@ -127,7 +130,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        mbstd_group=args.mbstd_group, lambda_ms=args.lambda_ms,
+        mbstd_group=args.mbstd_group, lambda_ms=args.lambda_ms, cat_warmup=args.cat_warmup,
         lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)

@@ -48,6 +48,7 @@ class InfoGANConfig:
     # beyond the papers (docs/07-mnist.md measures each):
     lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
+    cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
     lambda_ms: float = 0.0       # weight of the mode-seeking term in G's loss (tinygan/diversity.py; 0: off)
     mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
 
@@ -86,6 +87,8 @@ class InfoGANConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.g_average == 0 or 0 < self.g_average < 1):
             raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
+        if self.cat_warmup < 0:
+            raise ValueError(f"cat_warmup must be >= 0, got {self.cat_warmup}")
         if self.mbstd_group == 1 or self.mbstd_group < 0:
             raise ValueError(f"mbstd_group must be 0 (off) or >= 2, got {self.mbstd_group}")
         for name in ("lr_d", "lr_g"):
@@ -161,11 +164,12 @@ def sample_latent(cfg, n, rng, cat=None, cont=None):
     return latent, cat, cont.astype(np.float32)
 
 
-def info_loss(q_out, cat, cont, cfg):
+def info_loss(q_out, cat, cont, cfg, lambda_cat=None):
     """The information terms for Q's output on generated images: losses.info_loss with the
-    config's sizes and weights. Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL})."""
-    return losses.info_loss(q_out, cat, cont, cfg.n_cat, cfg.n_cont, cfg.lambda_cat, cfg.lambda_cont,
-                            cfg.fixed_std)
+    config's sizes and weights (lambda_cat, when given, instead of the config's).
+    Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL})."""
+    lambda_cat = cfg.lambda_cat if lambda_cat is None else lambda_cat
+    return losses.info_loss(q_out, cat, cont, cfg.n_cat, cfg.n_cont, lambda_cat, cfg.lambda_cont, cfg.fixed_std)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -223,6 +227,12 @@ class InfoGAN:
         return (self.d_head.backward(dlogit, need_param_grads)
                 + self.q_head.backward(dq, need_param_grads))
 
+    def lambda_cat_at(self, t):
+        """The categorical term's weight after t updates: 0 during the first cat_warmup steps
+        (beyond the paper: G first learns to draw varied images, then to split them into
+        categories; docs/08-cryptopunks.md), then lambda_cat."""
+        return 0.0 if t < self.cfg.cat_warmup else self.cfg.lambda_cat
+
     def d_loss_and_grads(self, real, latent, cat, cont):
         """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
         grads of the trunk and both heads (zeroed first). Returns the loss terms."""
@@ -237,7 +247,8 @@ class InfoGAN:
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
+                                    self.lambda_cat_at(self.opt_d.t))
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
         loss_d = loss_real + loss_fake + info
         for r in self.regularisers:
@@ -253,7 +264,8 @@ class InfoGAN:
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
-        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
+                                    self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
         out = {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info, "ce_g": parts["cat"], "nll_g": parts["cont"]}
