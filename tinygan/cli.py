@@ -107,9 +107,6 @@ def training_parser(description, defaults):
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
-    p.add_argument("--lambda-ms", type=nonneg_float, default=d["lambda_ms"],
-                   help="weight of the mode-seeking term in G's loss: two punks with the same codes and different "
-                        "noise should differ (0: off; tinygan/diversity.py)")
     p.add_argument("--mbstd-group", type=nonneg_int, default=d["mbstd_group"],
                    help="give D's trunk a minibatch-std feature: the spread of each image's group of this many "
                         "images, so that D can see a batch that lacks variety (0: off; tinygan/stabilisers.py)")
@@ -130,7 +127,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        mbstd_group=args.mbstd_group, lambda_ms=args.lambda_ms, cat_warmup=args.cat_warmup,
+        mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup,
         lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every)

@@ -17,7 +17,7 @@ import numpy as np
 from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
                      Reshape, Sequential, Sigmoid, Tanh, evaluation)
-from . import diversity, losses, regularisers
+from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
 from .stabilisers import MinibatchStd
@@ -49,12 +49,12 @@ class InfoGANConfig:
     lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
-    lambda_ms: float = 0.0       # weight of the mode-seeking term in G's loss (tinygan/diversity.py; 0: off)
     mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
 
-    # options of earlier versions, measured no better and removed (docs/07-mnist.md), with
-    # the value that meant "off": a checkpoint that used one of them cannot be rebuilt
-    REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0}
+    # options of earlier versions, measured no better and removed (docs/07-mnist.md,
+    # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
+    # of them cannot be rebuilt
+    REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0}
 
     @classmethod
     def from_dict(cls, d):
@@ -82,7 +82,7 @@ class InfoGANConfig:
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont", "lambda_aug", "lambda_ms"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_aug"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.g_average == 0 or 0 < self.g_average < 1):
@@ -268,15 +268,9 @@ class InfoGAN:
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
-        out = {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info, "ce_g": parts["cat"], "nll_g": parts["cont"]}
-        if cfg.lambda_ms:
-            # beyond the paper: two images of the same codes should differ with their noise
-            ms, cache = diversity.mode_seeking_forward(fake, latent[:, :cfg.n_noise])
-            dfake = dfake + cfg.lambda_ms * diversity.mode_seeking_backward(cache)
-            out["loss_g"] = out["loss_g"] + cfg.lambda_ms * ms
-            out["ms"] = ms
         self.G.backward(dfake)
-        return out
+        return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
+                "ce_g": parts["cat"], "nll_g": parts["cont"]}
 
     def d_step(self, real):
         """One Adam update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
@@ -285,12 +279,8 @@ class InfoGAN:
         return out
 
     def g_step(self, N):
-        """One Adam update of G on a fresh batch of N latent vectors (in pairs that share their
-        codes when the mode-seeking term is on: tinygan/diversity.py)."""
-        batch = sample_latent(self.cfg, N, self.rng)
-        if self.cfg.lambda_ms:
-            batch = diversity.pair_up(*batch, self.cfg.n_noise)
-        out = self.g_loss_and_grads(*batch)
+        """One Adam update of G on a fresh batch of N latent vectors."""
+        out = self.g_loss_and_grads(*sample_latent(self.cfg, N, self.rng))
         self.opt_g.step()
         return out
 
