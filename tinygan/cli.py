@@ -142,6 +142,8 @@ def check_args(parser, args, fixed):
         cfgs = configs_from_args(args, fixed)
     except ValueError as e:
         parser.error(str(e))
+    if cfgs[0].mbstd_group and cfgs[1].batch_size % cfgs[0].mbstd_group:
+        parser.error(f"--batch-size {cfgs[1].batch_size} is not a multiple of --mbstd-group {cfgs[0].mbstd_group}")
     check_paths(parser, data_dir=args.data_dir, out=args.out)
     try:
         backend.set_backend(args.backend)

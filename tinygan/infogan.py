@@ -6,6 +6,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
            4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
+           (beyond the paper, with mbstd_group: a minibatch-std channel before the FC)
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 """
@@ -45,7 +46,7 @@ class InfoGANConfig:
     slope: float = 0.1           # leaky ReLU negative slope
     width: int = 64              # channels of the first conv (the second has 2 * width)
     fc: int = 1024               # width of the fully connected layers
-    # beyond the papers (docs/07-mnist.md measures each):
+    # beyond the papers (docs/07-mnist.md and docs/08-cryptopunks.md measure each):
     lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
