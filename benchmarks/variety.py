@@ -13,7 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from tinygan.pixels import to_uint8
 from tinygan.punk_quality import latent_variety, real_variety, run_data
 from tinygan.punks import load_punks

@@ -74,7 +74,7 @@ def minibatch_std_forward(x, group):
     caches = []
     for start, stop, G in _groups(N, group):
         s, cache = _group_forward(x[start:stop].reshape(-1, G, C, H, W))
-        feature[start:stop] = xp.repeat(s, G).astype(x.dtype)[:, None, None, None]
+        feature[start:stop] = xp.repeat(s, G)[:, None, None, None]
         caches.append((start, stop, G, cache))
     y = xp.concatenate([x, feature], axis=1)                          # (N, C + 1, H, W)
     return y, (x.shape, caches)
