@@ -72,6 +72,21 @@ def test_resumed_run_clock_goes_on_from_the_checkpoint(tmp_path):
     assert 1000.0 < times[4] <= times[5] < 1000.0 + 60
 
 
+def test_keep_every_keeps_step_checkpoints(tmp_path):
+    """keep_every=2 over 5 steps: checkpoint_step000002 and 000004 beside the latest, each
+    the model at its step; --overwrite removes them with the rest of the old run."""
+    model = train(tiny_cfg(), TrainConfig(steps=5, batch_size=8, sample_every=0, ckpt_every=0, keep_every=2),
+                  synthetic(), tmp_path, progress=False)
+    kept = sorted(p.name for p in tmp_path.glob("checkpoint_step*.npz"))
+    assert kept == ["checkpoint_step000002.npz", "checkpoint_step000004.npz"]
+    at4, meta = load_model(tmp_path / "checkpoint_step000004.npz")
+    assert meta["step"] == 4 and read_checkpoint(tmp_path / "checkpoint.npz")[1]["step"] == 5
+    assert not np.array_equal(at4.G.params["0.w"], model.G.params["0.w"])
+    train(tiny_cfg(), TrainConfig(steps=1, batch_size=8, sample_every=0), synthetic(), tmp_path,
+          overwrite=True, progress=False)
+    assert not list(tmp_path.glob("checkpoint_step*.npz"))
+
+
 def test_same_seed_same_losses(tmp_path):
     cfg, x, tc = tiny_cfg(), synthetic(), TrainConfig(steps=3, batch_size=8, sample_every=0)
     train(cfg, tc, x, tmp_path / "a", progress=False)

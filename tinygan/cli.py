@@ -112,9 +112,15 @@ def training_parser(description, defaults):
                         "images, so that D can see a batch that lacks variety (0: off; tinygan/stabilisers.py)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
+    p.add_argument("--lr-decay", type=nonneg_int, nargs=2, metavar=("START", "END"),
+                   default=(d["lr_decay_start"], d["lr_decay_end"]),
+                   help="both learning rates fall linearly from step START to 0 at step END (0 0: no decay)")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
     p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
                    help="steps between checkpoints (0: only at the end)")
+    p.add_argument("--keep-every", type=nonneg_int, default=d["keep_every"],
+                   help="also keep a checkpoint_stepNNNNNN.npz every this many steps, which nothing overwrites "
+                        "(0: keep only the latest checkpoint.npz)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (same flags)")
     p.add_argument("--overwrite", action="store_true", help="start again in an --out that already holds a run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -128,9 +134,10 @@ def configs_from_args(args, fixed):
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup,
-        lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+        lr_d=args.lr_d, lr_g=args.lr_g, lr_decay_start=args.lr_decay[0], lr_decay_end=args.lr_decay[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                            sample_every=args.sample_every, ckpt_every=args.ckpt_every)
+                            sample_every=args.sample_every, ckpt_every=args.ckpt_every,
+                            keep_every=args.keep_every)
     return model_cfg.validate(), train_cfg.validate()
 
 

@@ -4,6 +4,7 @@ metrics log, sample grids, atomic checkpoints, exact resume, and a stop on NaN/i
 Output folder:
     config.json            model and training configuration
     checkpoint.npz         latest good checkpoint (all arrays, optimiser and RNG state, step)
+    checkpoint_stepNNNNNN.npz  kept copies every keep_every steps (when asked for)
     metrics.jsonl          one JSON line of losses per step
     loss_curve.png         the losses against the step
     samples/step_XXXXXX.png  sample grids during training (fixed latents)
@@ -30,14 +31,15 @@ class TrainConfig:
     seed: int = 0              # seeds initialisation, latent samples and batch order
     sample_every: int = 500    # steps between sample grids (0: never)
     ckpt_every: int = 500      # steps between checkpoints (0: only at the end)
+    keep_every: int = 0        # steps between kept checkpoints, never overwritten (0: none)
 
     def validate(self):
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.batch_size < 2:
             raise ValueError(f"batch size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
-        if self.sample_every < 0 or self.ckpt_every < 0:
-            raise ValueError("sample_every and ckpt_every must be >= 0")
+        if self.sample_every < 0 or self.ckpt_every < 0 or self.keep_every < 0:
+            raise ValueError("sample_every, ckpt_every and keep_every must be >= 0")
         return self
 
 
@@ -92,6 +94,8 @@ def prepare_output(out, resume, overwrite):
         for name in ("checkpoint.npz", "metrics.jsonl", "config.json", "loss_curve.png"):
             if (out / name).exists():
                 (out / name).unlink()
+        for kept in out.glob("checkpoint_step*.npz"):   # the old run's kept checkpoints
+            kept.unlink()
     (out / "samples").mkdir(parents=True, exist_ok=True)
     return out
 
@@ -180,12 +184,15 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                 on_step(model, step, out)
             if train_cfg.sample_every and step % train_cfg.sample_every == 0:
                 sample_grid(model, grid_latent, out / "samples" / f"step_{step:06d}.png", nrow=10)
-            if (train_cfg.ckpt_every and step % train_cfg.ckpt_every == 0) or step == train_cfg.steps:
+            keep = train_cfg.keep_every and step % train_cfg.keep_every == 0
+            if (train_cfg.ckpt_every and step % train_cfg.ckpt_every == 0) or step == train_cfg.steps or keep:
                 log.flush()
                 if not model.is_finite():  # never overwrite a good checkpoint with a broken one
                     raise TrainingDiverged(f"step {step}: parameters became NaN or infinite; stopped. "
                                            f"The last good checkpoint was kept. Try a lower learning rate.")
                 save_checkpoint(model, step, train_cfg, ckpt)
+                if keep:
+                    save_checkpoint(model, step, train_cfg, out / f"checkpoint_step{step:06d}.npz")
     bar.close()
     loss_curve(metrics_path, out / "loss_curve.png")
     if on_finish is not None:
