@@ -47,9 +47,10 @@ def check(seq, analytic, loss, where):
             assert rel_error(analytic[k], num) < TOL, (where, k)
 
 
-@pytest.mark.parametrize("fixed_std,output", [(True, "sigmoid"), (False, "tanh")])
-def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
-    model = tiny_model(fixed_std=fixed_std, output=output)
+@pytest.mark.parametrize("fixed_std,output,real_target", [(True, "sigmoid", 1.0), (False, "tanh", 1.0),
+                                                          (True, "sigmoid", 0.9)])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output, real_target):
+    model = tiny_model(fixed_std=fixed_std, output=output, real_target=real_target)
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -61,6 +62,25 @@ def test_d_loss_gradients(float64_layers, rng, fixed_std, output):
         return model.d_loss_and_grads(real, latent, cat, cont)["loss_d"]
     for name, grads in analytic.items():
         check(model.modules()[name], grads, loss, name)
+
+
+def test_real_target_is_the_bce_target_of_the_real_half(float64_layers, rng):
+    """One-sided label smoothing: the real half of L_D is BCE(D(x), real_target), written out
+    here from D's logits; the fake half and L_G keep their targets 0 and 1."""
+    real = rng.random((5, 1, 8, 8))
+    latent, cat, cont = sample_latent(tiny_cfg(), 5, rng)
+    out = {}
+    for t in (1.0, 0.9):
+        model = tiny_model(real_target=t)
+        model.train()
+        z = model.d_head.forward(model.trunk.forward(real))
+        expected = np.mean(-t * np.log(1 / (1 + np.exp(-z))) - (1 - t) * np.log(1 - 1 / (1 + np.exp(-z))))
+        out[t] = model.d_loss_and_grads(real, latent.astype(np.float64), cat, cont)
+        assert abs(out[t]["d_real"] - expected) < 1e-10, t
+    assert out[0.9]["d_real"] != out[1.0]["d_real"] and out[0.9]["d_fake"] == out[1.0]["d_fake"]
+    for bad in (0.5, 1.1):
+        with pytest.raises(ValueError, match="real_target"):
+            tiny_cfg(real_target=bad).validate()
 
 
 def test_gradients_with_the_minibatch_std_feature(float64_layers, rng):

@@ -110,6 +110,9 @@ def training_parser(description, defaults):
     p.add_argument("--mbstd-group", type=nonneg_int, default=d["mbstd_group"],
                    help="give D's trunk a minibatch-std feature: the spread of each image's group of this many "
                         "images, so that D can see a batch that lacks variety (0: off; tinygan/stabilisers.py)")
+    p.add_argument("--real-target", type=positive_float, default=d["real_target"],
+                   help="D's target for real images: below 1 (e.g. 0.9) is one-sided label smoothing, which "
+                        "keeps D from becoming sure of the real images (1: the paper's)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--lr-decay", type=nonneg_int, nargs=2, metavar=("START", "END"),
@@ -133,7 +136,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup,
+        mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_decay_start=args.lr_decay[0], lr_decay_end=args.lr_decay[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,

@@ -51,6 +51,7 @@ class InfoGANConfig:
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
     mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
+    real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_decay_start: int = 0      # both learning rates fall linearly from this step ...
     lr_decay_end: int = 0        # ... to 0 at this one (0: no decay)
 
@@ -94,6 +95,8 @@ class InfoGANConfig:
             raise ValueError(f"cat_warmup must be >= 0, got {self.cat_warmup}")
         if self.mbstd_group == 1 or self.mbstd_group < 0:
             raise ValueError(f"mbstd_group must be 0 (off) or >= 2, got {self.mbstd_group}")
+        if not 0.5 < self.real_target <= 1:
+            raise ValueError(f"real_target must be in (0.5, 1], got {self.real_target}")
         if self.lr_decay_end and not 0 <= self.lr_decay_start < self.lr_decay_end:
             raise ValueError(f"the learning-rate decay needs 0 <= lr_decay_start < lr_decay_end, got "
                              f"{self.lr_decay_start} and {self.lr_decay_end}")
@@ -258,7 +261,9 @@ class InfoGAN:
         self.d_flat.zero_grad()
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         h = self.trunk.forward(real)                                  # (N, fc)
-        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)
+        # (beyond the paper, a real_target below 1 is one-sided label smoothing: D is never
+        # pushed to be surer than real_target that a real image is real; docs/06-infogan.md)
+        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
