@@ -123,33 +123,6 @@ def test_cat_warmup_is_lambda_cat_0_then_lambda_cat(rng):
         tiny_cfg(cat_warmup=-1).validate()
 
 
-def test_lr_decay_is_a_straight_line_to_zero(rng):
-    """lr_decay 2..4: full rates for updates 1-3, half for update 4, none after it (the
-    parameters stop moving); the optimisers really use the scaled rates."""
-    batches = [rng.random((6, 1, 8, 8)).astype(np.float32) for _ in range(6)]
-    m = InfoGAN(tiny_cfg(lr_decay_start=2, lr_decay_end=4), seed=0)
-    plain = InfoGAN(tiny_cfg(), seed=0)
-    assert [m.lr_scale_at(t) for t in (0, 1, 2, 3, 4, 9)] == [1.0, 1.0, 1.0, 0.5, 0.0, 0.0]
-    assert [plain.lr_scale_at(t) for t in (0, 4, 10**6)] == [1.0, 1.0, 1.0]
-    seen = []
-    for i, x in enumerate(batches):
-        m.step(x)
-        plain.step(x)
-        seen.append((m.opt_d.lr / m.cfg.lr_d, m.opt_g.lr / m.cfg.lr_g))
-        if i == 2:    # three full-rate updates: the same as without a decay
-            for k, v in m.G.params.items():
-                assert np.array_equal(v, plain.G.params[k]), k
-        if i == 4:
-            after_end = {k: v.copy() for k, v in {**m.G.params, **m.d_params}.items()}
-    assert seen == [(1.0, 1.0)] * 3 + [(0.5, 0.5)] + [(0.0, 0.0)] * 2
-    for k, v in {**m.G.params, **m.d_params}.items():
-        assert np.array_equal(v, after_end[k]), k
-    assert not np.array_equal(m.G.params["0.w"], plain.G.params["0.w"])
-    for start, end in ((3, 3), (5, 2), (-1, 4), (2, 0)):
-        with pytest.raises(ValueError, match="lr_decay"):
-            tiny_cfg(lr_decay_start=start, lr_decay_end=end).validate()
-
-
 def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""

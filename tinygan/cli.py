@@ -115,9 +115,6 @@ def training_parser(description, defaults):
                         "keeps D from becoming sure of the real images (1: the paper's)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
-    p.add_argument("--lr-decay", type=nonneg_int, nargs=2, metavar=("START", "END"),
-                   default=(d["lr_decay_start"], d["lr_decay_end"]),
-                   help="both learning rates fall linearly from step START to 0 at step END (0 0: no decay)")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
     p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
                    help="steps between checkpoints (0: only at the end)")
@@ -137,7 +134,7 @@ def configs_from_args(args, fixed):
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup, real_target=args.real_target,
-        lr_d=args.lr_d, lr_g=args.lr_g, lr_decay_start=args.lr_decay[0], lr_decay_end=args.lr_decay[1], **fixed)
+        lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

@@ -52,13 +52,12 @@ class InfoGANConfig:
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
     mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
-    lr_decay_start: int = 0      # both learning rates fall linearly from this step ...
-    lr_decay_end: int = 0        # ... to 0 at this one (0: no decay)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
     # of them cannot be rebuilt
-    REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0}
+    REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
+               "lr_decay_start": 0, "lr_decay_end": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -97,11 +96,6 @@ class InfoGANConfig:
             raise ValueError(f"mbstd_group must be 0 (off) or >= 2, got {self.mbstd_group}")
         if not 0.5 < self.real_target <= 1:
             raise ValueError(f"real_target must be in (0.5, 1], got {self.real_target}")
-        if self.lr_decay_end and not 0 <= self.lr_decay_start < self.lr_decay_end:
-            raise ValueError(f"the learning-rate decay needs 0 <= lr_decay_start < lr_decay_end, got "
-                             f"{self.lr_decay_start} and {self.lr_decay_end}")
-        if not self.lr_decay_end and self.lr_decay_start:
-            raise ValueError(f"lr_decay_start {self.lr_decay_start} without an lr_decay_end")
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -244,16 +238,6 @@ class InfoGAN:
         categories; docs/08-cryptopunks.md), then lambda_cat."""
         return 0.0 if t < self.cfg.cat_warmup else self.cfg.lambda_cat
 
-    def lr_scale_at(self, t):
-        """The factor on both learning rates for the update that follows t updates (beyond
-        the paper; docs/08-cryptopunks.md): 1 until lr_decay_start, then a straight line down
-        to 0 at lr_decay_end, and 0 after it (the parameters stop moving):
-            scale(t) = clip((end - t) / (end - start), 0, 1)."""
-        start, end = self.cfg.lr_decay_start, self.cfg.lr_decay_end
-        if not end:
-            return 1.0
-        return min(1.0, max(0.0, (end - t) / (end - start)))
-
     def d_loss_and_grads(self, real, latent, cat, cont):
         """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
         grads of the trunk and both heads (zeroed first). Returns the loss terms."""
@@ -298,14 +282,12 @@ class InfoGAN:
     def d_step(self, real):
         """One Adam update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
         out = self.d_loss_and_grads(real, *sample_latent(self.cfg, real.shape[0], self.rng))
-        self.opt_d.lr = self.cfg.lr_d * self.lr_scale_at(self.opt_d.t)
         self.opt_d.step()
         return out
 
     def g_step(self, N):
         """One Adam update of G on a fresh batch of N latent vectors."""
         out = self.g_loss_and_grads(*sample_latent(self.cfg, N, self.rng))
-        self.opt_g.lr = self.cfg.lr_g * self.lr_scale_at(self.opt_g.t)
         self.opt_g.step()
         return out
 
