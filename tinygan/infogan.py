@@ -244,9 +244,9 @@ class InfoGAN:
         cfg = self.cfg
         self.d_flat.zero_grad()
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
+        # (beyond the paper, a real_target below 1 in place of the 1 is one-sided label
+        # smoothing: D is never pushed to be surer than that; docs/06-infogan.md)
         h = self.trunk.forward(real)                                  # (N, fc)
-        # (beyond the paper, a real_target below 1 is one-sided label smoothing: D is never
-        # pushed to be surer than real_target that a real image is real; docs/06-infogan.md)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
