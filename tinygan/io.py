@@ -42,11 +42,15 @@ def write_json(path, obj, indent=1):
     return atomic_write(path, json.dumps(obj, indent=indent) + "\n")
 
 
-def atomic_save_npz(path, meta, **arrays):
-    """np.savez of the arrays plus a JSON `meta` dict (stored as the bytes of __meta__), atomically."""
+def atomic_save_npz(paths, meta, **arrays):
+    """np.savez of the arrays plus a JSON `meta` dict (stored as the bytes of __meta__), written
+    atomically to `paths` (one path, or a list: the archive is built once, written to each)."""
     buf = io.BytesIO()
     np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-    return atomic_write(path, buf.getvalue())
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    for path in paths:
+        atomic_write(path, buf.getvalue())
+    return paths[0]
 
 
 def load_keyed(dirs, name, key):

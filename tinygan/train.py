@@ -52,10 +52,11 @@ class OutputExists(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def save_checkpoint(model, step, train_cfg, path):
-    """Write every array and counter to `path` atomically (temporary file, then rename)."""
+def save_checkpoint(model, step, train_cfg, *paths):
+    """Write every array and counter to each of `paths` atomically (temporary file, then
+    rename); the model is gathered and archived once."""
     arrays, meta = model.state_dict()
-    atomic_save_npz(path, dict(meta, step=step, train=asdict(train_cfg), backend=backend.get_backend()), **arrays)
+    atomic_save_npz(paths, dict(meta, step=step, train=asdict(train_cfg), backend=backend.get_backend()), **arrays)
 
 
 def read_checkpoint(path):
@@ -190,9 +191,8 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                 if not model.is_finite():  # never overwrite a good checkpoint with a broken one
                     raise TrainingDiverged(f"step {step}: parameters became NaN or infinite; stopped. "
                                            f"The last good checkpoint was kept. Try a lower learning rate.")
-                save_checkpoint(model, step, train_cfg, ckpt)
-                if keep:
-                    save_checkpoint(model, step, train_cfg, out / f"checkpoint_step{step:06d}.npz")
+                kept = [out / f"checkpoint_step{step:06d}.npz"] if keep else []
+                save_checkpoint(model, step, train_cfg, ckpt, *kept)
     bar.close()
     loss_curve(metrics_path, out / "loss_curve.png")
     if on_finish is not None:
