@@ -13,7 +13,9 @@ run's training punks, then cached) labels generated punks; for each attribute (c
 mohawk, earring and the five types) the direction is mean(latent with) - mean(latent
 without); it is added to generated punks without the attribute, and the fraction that
 then show it (by the classifier) is compared with the same for random directions of the
-same norm. Figures va_<attribute>.png and auto.json go into --out.
+same norm. Also the palette fidelity of those punks before and after each addition
+(08-cryptopunks.md): a direction can add its accessory and still carry the latent where G
+draws speckle. Figures va_<attribute>.png and auto.json go into --out.
 """
 import argparse
 import sys
@@ -25,9 +27,9 @@ from tinygan.classifier import direction
 from tinygan.io import write_json
 from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive_int
 from tinygan.data import DataError
-from tinygan.figures import grid, render, save_image, tile_blocks
+from tinygan.figures import grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent
-from tinygan.punk_quality import TYPES, classify, labelled_punks, run_data
+from tinygan.punk_quality import TYPES, classify, labelled_punks, palette, palette_fidelity, run_data
 
 # the attributes whose directions --auto finds: accessory groups (any of their accessories), then the types
 GROUPS = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
@@ -73,11 +75,12 @@ def pixel_change(before_u8, after_u8):
     return float(np.abs(before_u8.astype(np.int16) - after_u8.astype(np.int16)).mean())
 
 
-def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0):
+def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0, colours=None):
     """For each attribute: its direction among n_generated generated punks (the classifier
     labels them) times `strength`, the fraction of n_apply punks without it that show it
     after the addition (and how much else changed: `kept`), and the same for three random
-    directions of the same norm."""
+    directions of the same norm. With `colours` (the real punks' palette, (P, 3) uint8) also
+    the palette fidelity of the punks before and after the addition."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
     has = has_attributes(names, classify(clf, render(model, latent)))      # (n, 4 + 5)
@@ -95,14 +98,21 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
         entry["success"] = float(has_attributes(names, lab_after)[:, j].mean())
         entry["rest_unchanged"] = kept(names, lab_before, lab_after, name)
         entry["pixel_change"] = pixel_change(before, after)
-        rand, rand_kept = [], []
+        rand, rand_kept, rand_pal = [], [], []
         for r in range(3):
             u = rng.standard_normal(v.shape)
-            lab_moved = classify(clf, render(model, base + u / np.linalg.norm(u) * np.linalg.norm(v)))
+            moved = render(model, base + u / np.linalg.norm(u) * np.linalg.norm(v))
+            lab_moved = classify(clf, moved)
             rand.append(float(has_attributes(names, lab_moved)[:, j].mean()))
             rand_kept.append(kept(names, lab_before, lab_moved, name))
+            if colours is not None:
+                rand_pal.append(palette_fidelity(moved, colours)["within"])
         entry["random_direction"] = float(np.mean(rand))
         entry["random_rest_unchanged"] = float(np.mean(rand_kept))
+        if colours is not None:
+            entry["palette_before"] = palette_fidelity(before, colours)["within"]
+            entry["palette_after"] = palette_fidelity(after, colours)["within"]
+            entry["random_palette_after"] = float(np.mean(rand_pal))
         entry["norm"] = float(np.linalg.norm(v))
         entry["n_applied"] = int(len(base))
         report[name] = entry
@@ -144,7 +154,8 @@ def main(argv=None):
             p.error(str(e))
         report = {"classifier": d["info"],
                   "attributes": auto_directions(model, d["clf"], d["names"], args.n_generated, args.n_apply,
-                                                args.seed, out, scale, args.strength),
+                                                args.seed, out, scale, args.strength,
+                                                palette(to_uint8(d["punks"], "tanh"))),
                   "strength": args.strength}
         write_json(out / "auto.json", report)
         for name, e in report["attributes"].items():
@@ -152,7 +163,8 @@ def main(argv=None):
                 print(f"{name:10s} direction adds it to {e['success']:.2f} of {e['n_applied']} punks "
                       f"(random direction: {e['random_direction']:.2f}); everything else unchanged in "
                       f"{e['rest_unchanged']:.2f} (random: {e['random_rest_unchanged']:.2f}), "
-                      f"mean pixel change {e['pixel_change']:.1f} of 255")
+                      f"mean pixel change {e['pixel_change']:.1f} of 255; palette fidelity "
+                      f"{e['palette_before']:.3f} -> {e['palette_after']:.3f} (random: {e['random_palette_after']:.3f})")
         print(f"attribute classifier (tinygan/punk_quality.py) on held-out punks: {report['classifier']}; "
               f"wrote {out / 'auto.json'}")
         return 0

@@ -141,6 +141,32 @@ def test_vector_addition_auto(punks_ckpt, tmp_path, monkeypatch):
         assert "skipped" in e or (0 <= e["success"] <= 1 and 0 <= e["random_direction"] <= 1)
 
 
+def test_auto_directions_with_a_known_classifier(punks_ckpt, tmp_path):
+    """auto_directions with a stand-in classifier that sees a cigarette on every punk brighter
+    than the median: every entry filled in, the palette of the punks before the addition 1.0
+    when the palette is their own colours, and the figures written."""
+    from tinygan.punk_quality import palette
+    from tinygan.train import load_model
+    va = script("vector_addition.py")
+    model = load_model(punks_ckpt)[0]
+    model.G.params["10.w"] *= 50          # the 2-step G draws flat grey; larger last weights vary its punks
+    latent, _, _ = va["sample_latent"](model.cfg, 60, np.random.default_rng([0, 7]))   # as auto_directions draws
+    u8 = va["render"](model, latent)
+    cut = np.median(u8.mean(axis=(1, 2, 3)))
+    names = ["cigarette"]
+
+    def classify(clf, images):          # cigarette: brighter than the median; type: female (3) for all
+        return (images.mean(axis=(1, 2, 3)) > cut)[:, None].astype(float), np.full(len(images), 3)
+    va["auto_directions"].__globals__["classify"] = classify
+    report = va["auto_directions"](model, None, names, 60, 10, 0, tmp_path, 1, 2.0, palette(u8))
+    e = report["cigarette"]
+    assert e["generated_with"] == 30 and e["n_applied"] == 10
+    assert e["palette_before"] == 1.0
+    assert 0 <= e["palette_after"] <= 1 and 0 <= e["random_palette_after"] <= 1
+    assert 0 <= e["success"] <= 1 and (tmp_path / "va_cigarette.png").is_file()
+    assert "skipped" in report["pipe"] and "skipped" in report["female"]     # nobody lacks / has them
+
+
 def test_direction_arithmetic():
     from tinygan.classifier import direction
     lat = np.array([[1.0, 0], [3.0, 0], [0, 2.0], [0, 4.0]])
