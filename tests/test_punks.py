@@ -130,6 +130,8 @@ def test_script_trains_and_draws(tmp_path, monkeypatch, size):
     assert len(codes) == 4 and all(0 <= c <= 255 for c in codes)
     mem = json.loads((out / "memorisation.json").read_text())
     assert mem["n_held_out"] == 8 and mem["generated_to_nearest_train"]["median"] > 0
+    cfg = json.loads((out / "config.json").read_text())        # the recipe of docs/08-cryptopunks.md
+    assert cfg["model"]["cat_warmup"] == 500 and cfg["model"]["real_target"] == 0.9 and cfg["model"]["g_average"] == 0.99
 
 
 def test_download_from_a_local_server(tmp_path, monkeypatch):
