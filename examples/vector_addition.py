@@ -75,12 +75,12 @@ def pixel_change(before_u8, after_u8):
     return float(np.abs(before_u8.astype(np.int16) - after_u8.astype(np.int16)).mean())
 
 
-def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength=1.0, colours=None):
+def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, strength, colours):
     """For each attribute: its direction among n_generated generated punks (the classifier
     labels them) times `strength`, the fraction of n_apply punks without it that show it
     after the addition (and how much else changed: `kept`), and the same for three random
-    directions of the same norm. With `colours` (the real punks' palette, (P, 3) uint8) also
-    the palette fidelity of the punks before and after the addition."""
+    directions of the same norm; and, against `colours` (the real punks' palette, (P, 3)
+    uint8), the palette fidelity of the punks before and after the addition."""
     rng = np.random.default_rng([seed, 7])
     latent, _, _ = sample_latent(model.cfg, n_generated, rng)
     has = has_attributes(names, classify(clf, render(model, latent)))      # (n, 4 + 5)
@@ -105,14 +105,12 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
             lab_moved = classify(clf, moved)
             rand.append(float(has_attributes(names, lab_moved)[:, j].mean()))
             rand_kept.append(kept(names, lab_before, lab_moved, name))
-            if colours is not None:
-                rand_pal.append(palette_fidelity(moved, colours)["within"])
+            rand_pal.append(palette_fidelity(moved, colours)["within"])
         entry["random_direction"] = float(np.mean(rand))
         entry["random_rest_unchanged"] = float(np.mean(rand_kept))
-        if colours is not None:
-            entry["palette_before"] = palette_fidelity(before, colours)["within"]
-            entry["palette_after"] = palette_fidelity(after, colours)["within"]
-            entry["random_palette_after"] = float(np.mean(rand_pal))
+        entry["palette_before"] = palette_fidelity(before, colours)["within"]
+        entry["palette_after"] = palette_fidelity(after, colours)["within"]
+        entry["random_palette_after"] = float(np.mean(rand_pal))
         entry["norm"] = float(np.linalg.norm(v))
         entry["n_applied"] = int(len(base))
         report[name] = entry
