@@ -69,7 +69,9 @@ def figures(model, real_train, real_held, out, seed, n_mem=300):
     return mem
 
 
-def main(argv=None):
+def main(argv=None, on_step=None):
+    """The command line; `on_step(model, step, out)`, if given, runs after every training step
+    (benchmarks/punk_betas.py keeps more running averages with it)."""
     parser = training_parser(__doc__, DEFAULTS)
     parser.add_argument("--size", type=int, choices=[24, 32], default=24,
                         help="image size: 24 (the punks' native size, which Table II's generator produces) "
@@ -115,7 +117,7 @@ def main(argv=None):
 
     try:
         train(model_cfg, train_cfg, punks[train_idx], args.out, resume=args.resume, overwrite=args.overwrite,
-              progress=not args.no_progress, on_finish=finish)
+              progress=not args.no_progress, on_step=on_step, on_finish=finish)
     except (OutputExists, FileNotFoundError, TrainingDiverged, ValueError) as e:
         fail(str(e))
     return 0
