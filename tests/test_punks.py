@@ -169,3 +169,31 @@ def test_download_from_a_local_server(tmp_path, monkeypatch):
         for srv in servers:
             srv.shutdown()
             srv.server_close()
+
+
+def test_punk_betas_keeps_an_average_per_beta(tmp_path, monkeypatch):
+    """benchmarks/punk_betas.py on a synthetic composite: the beta the run keeps itself is
+    reproduced exactly, another beta gives another average of the same trained weights, and
+    a resumed run says from which step its averages start."""
+    rgba = np.random.default_rng(0).integers(0, 256, (10 * 24, 10 * 24, 4), dtype=np.uint8)
+    (tmp_path / "cp").mkdir()
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cp" / "punks.png")
+    monkeypatch.setattr("tinygan.punks.PUNKS_SHA256", hashlib.sha256((tmp_path / "cp" / "punks.png").read_bytes()).hexdigest())
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "punk_betas.py"), run_name="not_main")
+    run = ["--data-dir", str(tmp_path / "cp"), "--out", str(tmp_path / "run"), "--batch-size", "8",
+           "--holdout", "8", "--no-progress", "--no-eval", "--sample-every", "0"]
+    assert script["main"](["--betas", "0.99", "0.3", "--", "--steps", "4"] + run) == 0
+    result = json.loads((tmp_path / "run" / "betas.json").read_text())
+    assert result["own_average_max_abs_difference"] == 0.0 and result["averages_from_step"] == 0
+    from tinygan.train import load_model
+    own, _ = load_model(tmp_path / "run" / "checkpoint.npz")
+    m99, _ = load_model(tmp_path / "run" / "checkpoint_beta_0.99.npz")
+    m3, meta = load_model(tmp_path / "run" / "checkpoint_beta_0.3.npz")
+    assert m3.cfg.g_average == 0.3 and meta["step"] == 4 == m3.g_average.t
+    np.testing.assert_array_equal(m99.g_average.avg, own.g_average.avg)
+    np.testing.assert_array_equal(m3.g_flat.params, own.g_flat.params)          # the same training
+    assert np.abs(m3.g_average.avg - own.g_average.avg).max() > 0                # another average
+    assert script["main"](["--betas", "0.3", "--", "--steps", "6", "--resume"] + run) == 0
+    assert json.loads((tmp_path / "run" / "betas.json").read_text())["averages_from_step"] == 4
+    with pytest.raises(SystemExit):
+        script["main"](["--betas", "1.5", "--"] + run)
