@@ -62,8 +62,10 @@ def main(argv=None):
         spent[0] += time.perf_counter() - t0
 
     rc = trainer["main"](theirs, on_step=on_step)
-    if rc or not averages:
+    if rc:
         return rc
+    if not averages:
+        raise SystemExit("no training step ran (the run is already at --steps): no averages to write")
     out = first["out"]
     saved = {f"beta_{b}": backend.to_numpy(a.avg) for b, a in averages.items()}
     np.savez(out / "averages.npz", **saved)

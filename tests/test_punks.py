@@ -195,5 +195,7 @@ def test_punk_betas_keeps_an_average_per_beta(tmp_path, monkeypatch):
     assert np.abs(m3.g_average.avg - own.g_average.avg).max() > 0                # another average
     assert script["main"](["--betas", "0.3", "--", "--steps", "6", "--resume"] + run) == 0
     assert json.loads((tmp_path / "run" / "betas.json").read_text())["averages_from_step"] == 4
+    with pytest.raises(SystemExit, match="no training step ran"):
+        script["main"](["--betas", "0.3", "--", "--steps", "6", "--resume"] + run)
     with pytest.raises(SystemExit):
         script["main"](["--betas", "1.5", "--"] + run)
