@@ -70,10 +70,10 @@ def main(argv=None):
     saved = {f"beta_{b}": backend.to_numpy(a.avg) for b, a in averages.items()}
     np.savez(out / "averages.npz", **saved)
     export = runpy.run_path(str(ROOT / "benchmarks" / "average_betas.py"), run_name="not_main")["export_checkpoint"]
-    paths = [str(export(out, b, saved[f"beta_{b}"])) for b in averages]
+    arrays, meta = read_checkpoint(out / "checkpoint.npz")             # once, for every beta
+    paths = [str(export(out, b, saved[f"beta_{b}"], (arrays, meta))) for b in averages]
     result = {"betas": args.betas, "averages_from_step": first["step"] - 1,
               "extra_average_seconds": round(spent[0], 1), "checkpoints": paths}
-    arrays, meta = read_checkpoint(out / "checkpoint.npz")
     own_beta = meta["config"]["g_average"]
     if own_beta in averages:
         result["own_average_max_abs_difference"] = float(np.abs(arrays["G_average"] - saved[f"beta_{own_beta}"]).max())

@@ -175,10 +175,9 @@ def test_punk_betas_keeps_an_average_per_beta(tmp_path, monkeypatch):
     """benchmarks/punk_betas.py on a synthetic composite: the beta the run keeps itself is
     reproduced exactly, another beta gives another average of the same trained weights, and
     a resumed run says from which step its averages start."""
-    rgba = np.random.default_rng(0).integers(0, 256, (10 * 24, 10 * 24, 4), dtype=np.uint8)
     (tmp_path / "cp").mkdir()
-    Image.fromarray(rgba, "RGBA").save(tmp_path / "cp" / "punks.png")
-    monkeypatch.setattr("tinygan.punks.PUNKS_SHA256", hashlib.sha256((tmp_path / "cp" / "punks.png").read_bytes()).hexdigest())
+    _, digest = synthetic_composite(tmp_path / "cp" / "punks.png", rows=10, cols=10)
+    monkeypatch.setattr("tinygan.punks.PUNKS_SHA256", digest)
     script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "punk_betas.py"), run_name="not_main")
     run = ["--data-dir", str(tmp_path / "cp"), "--out", str(tmp_path / "run"), "--batch-size", "8",
            "--holdout", "8", "--no-progress", "--no-eval", "--sample-every", "0"]
