@@ -252,3 +252,23 @@ def test_variety_script(punk_data, tmp_path, capsys):
     assert lines[3].startswith("real punks") and float(lines[3].split()[-1]) > 0
     with pytest.raises(SystemExit, match="no checkpoint"):
         script["main"]([str(tmp_path / "nothing")])
+
+
+def test_snapped_coverage_script(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    (out / "data.json").write_text(json.dumps({"size": 24, "background": list(DEFAULT_BACKGROUND), "holdout": 10}))
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "snapped_coverage.py"), run_name="not_main")
+    assert script["main"]([str(out), "--data-dir", str(punk_data), "--n", "40"]) == 0
+    r = json.loads((out / "snapped_coverage.json").read_text())
+    assert r["n"] == 40 and set(r["as_drawn"]["rates"]) == {"earring", "pipe", *pq.TYPES}
+    assert r["as_drawn"]["rates"]["pipe"]["real"] == r["snapped_to_palette"]["rates"]["pipe"]["real"]
+    assert "snapped to the palette" in capsys.readouterr().out
+    # known answer: punks already on the palette are unchanged by snapping, so both rates agree
+    d = pq.labelled_punks(punk_data, None, 24, DEFAULT_BACKGROUND, 10, progress=False)
+    real_u8 = pq.to_uint8(d["punks"], "tanh")
+    pal = pq.palette(real_u8)
+    drawn, snapped = script["snapped_rates"](d["clf"], real_u8, pal, d["names"])
+    assert drawn == snapped
+    with pytest.raises(SystemExit, match="does not exist"):
+        script["main"]([str(tmp_path / "nothing"), "--data-dir", str(punk_data)])
