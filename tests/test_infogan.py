@@ -123,6 +123,32 @@ def test_cat_warmup_is_lambda_cat_0_then_lambda_cat(rng):
         tiny_cfg(cat_warmup=-1).validate()
 
 
+def test_lr_g_late_is_a_step_down_of_g_alone(rng):
+    """lr_g_late_from=3 trains exactly as 3 steps at lr_g followed by steps at lr_g_late
+    (what benchmarks/fork_run.py --set lr_g=... and --resume do); D's rate is untouched."""
+    batches = [rng.random((6, 1, 8, 8)).astype(np.float32) for _ in range(5)]
+    late = InfoGAN(tiny_cfg(lr_g_late=1e-4, lr_g_late_from=3), seed=0)
+    staged = InfoGAN(tiny_cfg(), seed=0)
+    plain = InfoGAN(tiny_cfg(), seed=0)
+    for i, x in enumerate(batches):
+        if i == 3:
+            staged.cfg = replace(staged.cfg, lr_g=1e-4)
+        for m in (late, staged, plain):
+            m.step(x)
+    assert [late.lr_g_at(t) for t in (0, 2, 3, 9)] == [1e-3, 1e-3, 1e-4, 1e-4]
+    assert [plain.lr_g_at(t) for t in (0, 9)] == [1e-3, 1e-3]
+    assert late.opt_d.lr == plain.opt_d.lr == 2e-4
+    for k, v in late.G.params.items():
+        assert np.array_equal(v, staged.G.params[k]), k
+    for k, v in late.trunk.params.items():
+        assert np.array_equal(v, staged.trunk.params[k]), k
+    assert not np.array_equal(late.G.params["0.w"], plain.G.params["0.w"])
+    for bad in (dict(lr_g_late=1e-4), dict(lr_g_late_from=3), dict(lr_g_late=-1e-4, lr_g_late_from=3),
+                dict(lr_g_late=float("inf"), lr_g_late_from=3)):
+        with pytest.raises(ValueError, match="lr_g_late"):
+            tiny_cfg(**bad).validate()
+
+
 def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""

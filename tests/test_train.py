@@ -184,6 +184,8 @@ def run_script(name, args, monkeypatch):
     (["--mbstd-group", "1"], "mbstd_group must be 0 (off) or >= 2"),
     (["--mbstd-group", "3", "--batch-size", "64"], "--batch-size 64 is not a multiple of --mbstd-group 3"),
     (["--cat-warmup", "-5"], "--cat-warmup: must be >= 0"),
+    (["--lr-g-late", "100.5", "1e-4"], "--lr-g-late STEP must be a whole number"),
+    (["--lr-g-late", "100", "0"], "lr_g_late and lr_g_late_from go together"),
 ])
 def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):
     assert run_script("train_mnist.py", args, monkeypatch) == 2
@@ -196,7 +198,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
                  "--resume", "--overwrite", "--lambda-aug", "--eval-every",
-                 "--fidelity-n", "--g-average"]:
+                 "--fidelity-n", "--g-average", "--lr-g-late"]:
         assert flag in text
 
 

@@ -115,6 +115,9 @@ def training_parser(description, defaults):
                         "keeps D from becoming sure of the real images (1: the paper's)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
+    p.add_argument("--lr-g-late", nargs=2, metavar=("STEP", "LR"), type=float,
+                   default=(d["lr_g_late_from"], d["lr_g_late"]),
+                   help="from step STEP on, G's learning rate is LR (0 0: --lr-g throughout)")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
     p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
                    help="steps between checkpoints (0: only at the end)")
@@ -127,6 +130,13 @@ def training_parser(description, defaults):
     return p
 
 
+def _whole(v, what):
+    """A float flag value that must be a whole number (argparse gives nargs=2 flags one type)."""
+    if v != int(v):
+        raise ValueError(f"{what} must be a whole number, got {v}")
+    return int(v)
+
+
 def configs_from_args(args, fixed):
     """(InfoGANConfig, TrainConfig) from parsed flags; `fixed` holds the data set's own fields."""
     model_cfg = InfoGANConfig(
@@ -134,7 +144,8 @@ def configs_from_args(args, fixed):
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         mbstd_group=args.mbstd_group, cat_warmup=args.cat_warmup, real_target=args.real_target,
-        lr_d=args.lr_d, lr_g=args.lr_g, **fixed)
+        lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
+        lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

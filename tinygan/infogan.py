@@ -11,6 +11,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 """
 import contextlib
+import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -52,6 +53,8 @@ class InfoGANConfig:
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
     mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
+    lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
+    lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -99,6 +102,11 @@ class InfoGANConfig:
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not (self.lr_g_late >= 0 and math.isfinite(self.lr_g_late)):
+            raise ValueError(f"lr_g_late must be 0 (off) or > 0, got {self.lr_g_late}")
+        if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
+            raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
+                             f"{self.lr_g_late} and {self.lr_g_late_from}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -238,6 +246,13 @@ class InfoGAN:
         categories; docs/08-cryptopunks.md), then lambda_cat."""
         return 0.0 if t < self.cfg.cat_warmup else self.cfg.lambda_cat
 
+    def lr_g_at(self, t):
+        """G's learning rate for the update after t updates: lr_g, and lr_g_late from step
+        lr_g_late_from on when it is set (beyond the paper: smaller late steps leave less
+        jitter in G's weights; docs/08-cryptopunks.md)."""
+        late = self.cfg.lr_g_late and t >= self.cfg.lr_g_late_from
+        return self.cfg.lr_g_late if late else self.cfg.lr_g
+
     def d_loss_and_grads(self, real, latent, cat, cont):
         """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
         grads of the trunk and both heads (zeroed first). Returns the loss terms."""
@@ -288,6 +303,7 @@ class InfoGAN:
     def g_step(self, N):
         """One Adam update of G on a fresh batch of N latent vectors."""
         out = self.g_loss_and_grads(*sample_latent(self.cfg, N, self.rng))
+        self.opt_g.lr = self.lr_g_at(self.opt_g.t)
         self.opt_g.step()
         return out
 
