@@ -185,6 +185,7 @@ def run_script(name, args, monkeypatch):
     (["--mbstd-group", "3", "--batch-size", "64"], "--batch-size 64 is not a multiple of --mbstd-group 3"),
     (["--cat-warmup", "-5"], "--cat-warmup: must be >= 0"),
     (["--lr-g-late", "100.5", "1e-4"], "--lr-g-late STEP must be a whole number"),
+    (["--lr-g-late", "inf", "1e-4"], "--lr-g-late STEP must be a whole number"),
     (["--lr-g-late", "100", "0"], "lr_g_late and lr_g_late_from go together"),
 ])
 def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):

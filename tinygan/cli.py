@@ -1,5 +1,6 @@
 """Command-line flags shared by the training scripts, and their validation."""
 import argparse
+import math
 import sys
 
 from . import backend
@@ -132,7 +133,7 @@ def training_parser(description, defaults):
 
 def _whole(v, what):
     """A float flag value that must be a whole number (argparse gives nargs=2 flags one type)."""
-    if v != int(v):
+    if not math.isfinite(v) or v != int(v):
         raise ValueError(f"{what} must be a whole number, got {v}")
     return int(v)
 
