@@ -16,14 +16,13 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from tinygan.data import DataError
 from tinygan.figures import render
 from tinygan.infogan import sample_latent
 from tinygan.io import PathError, check_in_file
 from tinygan.pixels import to_uint8
-from tinygan.punk_quality import classify, coverage, labelled_punks, palette, rates, run_data, snap_to_palette
+from tinygan.punk_quality import (classify, coverage, evaluation_rng, labelled_punks, palette, rates, run_data,
+                                  snap_to_palette)
 from tinygan.train import load_model
 
 
@@ -52,7 +51,7 @@ def main(argv=None):
         sys.exit(f"error: {e}")
     if args.n < 1:
         sys.exit(f"error: --n must be >= 1, got {args.n}")
-    latent, _, _ = sample_latent(model.cfg, args.n, np.random.default_rng([args.seed, 6]))
+    latent, _, _ = sample_latent(model.cfg, args.n, evaluation_rng(args.seed))
     gen = render(model, latent)                                          # (n, S, S, 3) uint8
     real = rates(d["y"], d["t"], d["names"])                             # the labels
     drawn, snapped = snapped_rates(d["clf"], gen, palette(to_uint8(d["punks"], "tanh")), d["names"])

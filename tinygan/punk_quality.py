@@ -320,13 +320,19 @@ def features_of(clf, images_u8):
     return clf.features(to_model(images_u8, "tanh"))
 
 
+def evaluation_rng(seed):
+    """The random stream of evaluate_punks: its n latents are drawn first (sample_latent),
+    so another measure that draws n latents from it first sees the same punks."""
+    return np.random.default_rng([seed, 6])
+
+
 def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000, n_fd=5000, seed=0,
                    averaged=True):
     """Every measure of the module docstring for a punk model. punks: all real punks (n, 3, S, S)
     in [-1, 1], composited on the run's background. Drawn with G's averaged weights when the
     model keeps them (and `averaged`); then "trained_weights" also holds the Fréchet distance
     and palette fidelity of G's own weights, on the same latents. Returns a dict (JSON-ready)."""
-    rng = np.random.default_rng([seed, 6])
+    rng = evaluation_rng(seed)
     latent, cat, cont = sample_latent(model.cfg, n, rng)
     gen = render(model, latent, averaged=averaged)                         # (n, S, S, 3) uint8
     real_u8 = to_uint8(punks, "tanh")                                      # (N, S, S, 3)
