@@ -272,3 +272,27 @@ def test_snapped_coverage_script(punk_data, tmp_path, capsys):
     assert drawn == snapped
     with pytest.raises(SystemExit, match="does not exist"):
         script["main"]([str(tmp_path / "nothing"), "--data-dir", str(punk_data)])
+
+
+def test_code_speckle_script(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    (out / "data.json").write_text(json.dumps({"size": 24, "background": list(DEFAULT_BACKGROUND), "holdout": 10}))
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "code_speckle.py"), run_name="not_main")
+    assert script["main"]([str(out), "--data-dir", str(punk_data), "--n", "20", "--values=-1,0,1",
+                           "--scales", "1,0"]) == 0
+    r = json.loads((out / "code_speckle.json").read_text())
+    assert len(r["by_code"]["codes"]) == 2 and all(len(row) == 3 for row in r["by_code"]["codes"])
+    # known answers: a code set to 0 (the middle column) is the all-zero latent; scale 0 is it too
+    assert [row[1] for row in r["by_code"]["codes"]] == [r["by_code"]["all_zero"]] * 2
+    assert r["scaled"][1]["palette"] == r["by_code"]["all_zero"]
+    assert [s["scale"] for s in r["scaled"]] == [1.0, 0.0] and "Fréchet" in capsys.readouterr().out
+    # scale 1 draws the latents unchanged
+    model, _ = load_model(out / "checkpoint.npz")
+    lat = np.random.default_rng(0).uniform(-1, 1, (6, model.cfg.latent_dim)).astype(np.float32)
+    np.testing.assert_array_equal(script["with_codes"](model.cfg, lat, lat[:, -2:]), lat)
+    with pytest.raises(SystemExit):
+        script["main"]([str(out), "--values", "a,b"])
+    assert "separated by commas" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="does not exist"):
+        script["main"]([str(tmp_path / "nothing"), "--data-dir", str(punk_data)])
