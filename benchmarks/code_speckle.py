@@ -16,19 +16,17 @@ tables and writes code_speckle.json beside the checkpoint.
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from tinygan.data import DataError
-from tinygan.evaluate import frechet_distance, gaussian_stats
+from tinygan.evaluate import frechet_distance
 from tinygan.figures import render
 from tinygan.infogan import sample_latent
-from tinygan.io import PathError, check_in_file
+from tinygan.io import PathError
 from tinygan.pixels import to_uint8
-from tinygan.punk_quality import (classify, coverage, evaluation_rng, features_of, labelled_punks, palette,
-                                  palette_fidelity, rates, run_data)
-from tinygan.train import load_model
+from tinygan.punk_quality import (classify, coverage, evaluation_rng, fd_reference, features_of, open_run, palette,
+                                  palette_fidelity, rates)
 
 
 def with_codes(cfg, latent, cont):
@@ -91,23 +89,16 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.n < 2:
         sys.exit(f"error: --n must be >= 2, got {args.n}")
-    path = Path(args.run)
-    ckpt = path / "checkpoint.npz" if path.is_dir() else path
     try:
-        check_in_file(ckpt, "checkpoint")
-        model, _ = load_model(ckpt)
-        background, holdout = run_data(ckpt.parent)
-        d = labelled_punks(args.data_dir, None, model.cfg.img_size, background, holdout)
+        ckpt, model, d = open_run(args.run, args.data_dir)
     except (PathError, DataError, ValueError) as e:
         sys.exit(f"error: {e}")
     real_u8 = to_uint8(d["punks"], "tanh")
     colours = palette(real_u8)
     rng = evaluation_rng(args.seed)
     latent, _, _ = sample_latent(model.cfg, args.n, rng)
-    # the real half evaluate_punks.py measures against (its second half of a permutation)
-    half = min(args.n, len(real_u8) // 2)
-    perm = rng.permutation(len(real_u8))
-    real_stats = gaussian_stats(features_of(d["clf"], real_u8[perm[half:2 * half]]))
+    # the real punks to measure against, chosen as evaluate_punks.py chooses them
+    _, half, real_stats = fd_reference(d["clf"], real_u8, rng, args.n)
 
     by_code = palette_by_code(model, latent, colours, args.values)
     print(f"palette fidelity, every code at 0: {by_code['all_zero']:.3f}")

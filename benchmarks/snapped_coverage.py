@@ -14,16 +14,14 @@ evaluate_punks.py draws for --seed, so the "as drawn" column repeats its coverag
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from tinygan.data import DataError
 from tinygan.figures import render
 from tinygan.infogan import sample_latent
-from tinygan.io import PathError, check_in_file
+from tinygan.io import PathError
 from tinygan.pixels import to_uint8
-from tinygan.punk_quality import (classify, coverage, evaluation_rng, labelled_punks, palette, rates, run_data,
+from tinygan.punk_quality import (classify, coverage, evaluation_rng, open_run, palette, rates,
                                   snap_to_palette)
-from tinygan.train import load_model
 
 
 def snapped_rates(clf, images_u8, colours, names):
@@ -40,13 +38,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=10000, help="generated punks")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (evaluate_punks.py's --seed)")
     args = p.parse_args(argv)
-    path = Path(args.run)
-    ckpt = path / "checkpoint.npz" if path.is_dir() else path
     try:
-        check_in_file(ckpt, "checkpoint")
-        model, _ = load_model(ckpt)
-        background, holdout = run_data(ckpt.parent)
-        d = labelled_punks(args.data_dir, None, model.cfg.img_size, background, holdout)
+        ckpt, model, d = open_run(args.run, args.data_dir)
     except (PathError, DataError, ValueError) as e:
         sys.exit(f"error: {e}")
     if args.n < 1:

@@ -27,9 +27,10 @@ from .data import DataError, cache_dir
 from .evaluate import frechet_distance, gaussian_stats, nearest_distances
 from .figures import render
 from .infogan import sample_latent
-from .io import load_keyed, save_keyed
+from .io import check_in_file, load_keyed, save_keyed
 from .pixels import to_model, to_uint8, to_unit
 from .punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
+from .train import load_model
 
 TYPES = ["alien", "ape", "zombie", "female", "male"]
 MIN_COUNT = 100                     # accessories on at least 1% of the 10,000 punks get an output
@@ -170,6 +171,18 @@ def run_data(run_dir, background=None, holdout=None):
     data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").is_file() else {}
     return (background or tuple(data.get("background", DEFAULT_BACKGROUND)),
             holdout if holdout is not None else data.get("holdout", 500))
+
+
+def open_run(run, data_dir):
+    """A run folder (its checkpoint.npz) or a checkpoint file -> (checkpoint path, model, the
+    labelled punks of labelled_punks on the run's background and hold-out). Raises PathError,
+    DataError or ValueError with a message for the user."""
+    path = Path(run)
+    ckpt = path / "checkpoint.npz" if path.is_dir() else path
+    check_in_file(ckpt, "checkpoint")
+    model, _ = load_model(ckpt)
+    background, holdout = run_data(ckpt.parent)
+    return ckpt, model, labelled_punks(data_dir, None, model.cfg.img_size, background, holdout)
 
 
 # ----------------------------------------------------------------------------- the measures
@@ -320,6 +333,16 @@ def features_of(clf, images_u8):
     return clf.features(to_model(images_u8, "tanh"))
 
 
+def fd_reference(clf, real_u8, rng, n_fd):
+    """The real punks a Fréchet distance is measured against: a permutation of them drawn
+    from rng, half = min(n_fd, N // 2), and the Gaussian statistics of the features of the
+    permutation's second half (perm[half:2 half]; evaluate_punks' floor is its first half).
+    Returns (perm, half, stats)."""
+    perm = rng.permutation(len(real_u8))
+    half = min(n_fd, len(real_u8) // 2)
+    return perm, half, gaussian_stats(features_of(clf, real_u8[perm[half:2 * half]]))
+
+
 def evaluation_rng(seed):
     """The random stream of evaluate_punks: its n latents are drawn first (sample_latent),
     so another measure that draws n latents from it first sees the same punks."""
@@ -337,10 +360,8 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     gen = render(model, latent, averaged=averaged)                         # (n, S, S, 3) uint8
     real_u8 = to_uint8(punks, "tanh")                                      # (N, S, S, 3)
     # Fréchet distance: n_fd generated against n_fd real; the floor, two disjoint real halves
-    perm = rng.permutation(len(punks))
-    half = min(n_fd, len(punks) // 2)
-    real_a, real_b = real_u8[perm[:half]], real_u8[perm[half:2 * half]]
-    stats_b = gaussian_stats(features_of(clf, real_b))
+    perm, half, stats_b = fd_reference(clf, real_u8, rng, n_fd)
+    real_a = real_u8[perm[:half]]
     fd = frechet_distance(features_of(clf, gen[:half]), stats_b)
     floor = frechet_distance(features_of(clf, real_a), stats_b)
     # palette
