@@ -83,24 +83,6 @@ def test_real_target_is_the_bce_target_of_the_real_half(float64_layers, rng):
             tiny_cfg(real_target=bad).validate()
 
 
-def test_gradients_with_the_minibatch_std_feature(float64_layers, rng):
-    """L_D for the trunk and heads, L_G for G, through the trunk's minibatch-std layer
-    (tinygan/stabilisers.py) in groups of 2; a batch of 5 also ends with a group of one."""
-    n = 5
-    model = tiny_model(mbstd_group=2)
-    assert "MinibatchStd" in repr(model.trunk)
-    real = rng.random((n, 1, 8, 8))
-    latent, cat, cont = sample_latent(model.cfg, n, rng)
-    latent = latent.astype(np.float64)
-    model.d_loss_and_grads(real, latent, cat, cont)
-    analytic = {name: {k: g.copy() for k, g in model.modules()[name].grads.items()} for name in ("trunk", "q_head")}
-    for name, grads in analytic.items():
-        check(model.modules()[name], grads, lambda: model.d_loss_and_grads(real, latent, cat, cont)["loss_d"], name)
-    model.g_loss_and_grads(latent, cat, cont)
-    analytic = {k: g.copy() for k, g in model.G.grads.items()}
-    check(model.G, analytic, lambda: model.g_loss_and_grads(latent, cat, cont)["loss_g"], "G")
-
-
 def test_cat_warmup_is_lambda_cat_0_then_lambda_cat(rng):
     """cat_warmup=3 trains exactly as 3 steps with lambda_cat 0 followed by steps with
     lambda_cat 1 (what benchmarks/fork_run.py and --resume do); without it training differs."""
@@ -221,14 +203,14 @@ def test_config_validation():
         tiny_cfg(n_cat=0).validate()
     with pytest.raises(ValueError, match="lr_d"):
         tiny_cfg(lr_d=0).validate()
-    with pytest.raises(ValueError, match="mbstd_group"):
-        tiny_cfg(mbstd_group=1).validate()
     with pytest.raises(ValueError, match="unknown"):
         InfoGANConfig.from_dict({"nope": 1})
     # options removed since (docs/07-mnist.md): accepted when off, refused when they were used
     assert InfoGANConfig.from_dict({"lambda_bal": 0.0, "noise_scale": 1.0, "n_cat": 5}).n_cat == 5
     with pytest.raises(ValueError, match="no longer has.*lambda_ent"):
         InfoGANConfig.from_dict({"lambda_ent": 0.5})
+    with pytest.raises(ValueError, match="no longer has.*mbstd_group"):     # docs/08-cryptopunks.md
+        InfoGANConfig.from_dict({"mbstd_group": 4})
 
 
 def test_info_loss_weights_and_zero_continuous_weight(rng):

@@ -6,7 +6,6 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
            4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
-           (beyond the paper, with mbstd_group: a minibatch-std channel before the FC)
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 """
@@ -22,7 +21,6 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
-from .stabilisers import MinibatchStd
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -51,7 +49,6 @@ class InfoGANConfig:
     lambda_aug: float = 0.0      # weight of the consistency term (tinygan/regularisers.py; 0: off)
     g_average: float = 0.0       # beta of a running average of G's weights for sampling (tinygan/average.py; 0: off)
     cat_warmup: int = 0          # steps at the start with the categorical term's weight at 0 (0: none)
-    mbstd_group: int = 0         # minibatch-std feature in the trunk, groups of this size (tinygan/stabilisers.py; 0: off)
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
@@ -60,7 +57,7 @@ class InfoGANConfig:
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
     # of them cannot be rebuilt
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
-               "lr_decay_start": 0, "lr_decay_end": 0}
+               "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -95,8 +92,6 @@ class InfoGANConfig:
             raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
         if self.cat_warmup < 0:
             raise ValueError(f"cat_warmup must be >= 0, got {self.cat_warmup}")
-        if self.mbstd_group == 1 or self.mbstd_group < 0:
-            raise ValueError(f"mbstd_group must be 0 (off) or >= 2, got {self.mbstd_group}")
         if not 0.5 < self.real_target <= 1:
             raise ValueError(f"real_target must be in (0.5, 1], got {self.real_target}")
         for name in ("lr_d", "lr_g"):
@@ -136,15 +131,11 @@ def build_generator(cfg):
 
 def build_trunk(cfg):
     S, W = cfg.img_size // 4, cfg.width
-    # beyond the paper, when cfg.mbstd_group: one more channel, the spread of each image's group
-    mbstd = [MinibatchStd(cfg.mbstd_group)] if cfg.mbstd_group else []               # (N, 2W+1, S, S)
-    C = 2 * W + len(mbstd)
     return Sequential(
         Conv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),    # (N, W, 2S, 2S)
         Conv2d(W, 2 * W, 4, stride=2, padding=1), BatchNorm(2 * W), LeakyReLU(cfg.slope),  # (N, 2W, S, S)
-        *mbstd,
-        Flatten(),                                                                    # (N, C*S*S)
-        Linear(C * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))           # (N, fc)
+        Flatten(),                                                                    # (N, 2W*S*S)
+        Linear(2 * W * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))       # (N, fc)
 
 
 def build_d_head(cfg):

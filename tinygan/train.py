@@ -129,9 +129,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                          f"{(model_cfg.img_channels, model_cfg.img_size, model_cfg.img_size)}")
     if n < train_cfg.batch_size:
         raise ValueError(f"batch size {train_cfg.batch_size} is larger than the data set ({n} images)")
-    if model_cfg.mbstd_group and train_cfg.batch_size % model_cfg.mbstd_group:
-        raise ValueError(f"batch size {train_cfg.batch_size} is not a multiple of the minibatch-std group "
-                         f"{model_cfg.mbstd_group}")
     out = prepare_output(out, resume, overwrite)
     ckpt, metrics_path = out / "checkpoint.npz", out / "metrics.jsonl"
     model = InfoGAN(model_cfg, seed=train_cfg.seed)
