@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tinygan.punk_quality import live_codes, targets
 
-COLUMNS = ["run", "steps", "train time", "Fréchet (floor)", "own weights", "palette (own)", "coverage",
+COLUMNS = ["run", "steps", "train time", "Fréchet (floor)", "own weights", "palette (own)", "edges (real)", "coverage",
            "live codes", "code names", "categories named", "memorisation gen / held", "targets met"]
 
 
@@ -36,6 +36,7 @@ def row(path):
     return [run.name, str(r["step"]), wall, f"{r['frechet_distance']:.2f} ({r['floor']:.2f})",
             f"{tw['frechet_distance']:.2f}" if tw else "-",
             f"{r['palette']['within']:.3f}" + (f" ({tw['palette']['within']:.3f})" if tw else ""),
+            f"{r['edges']['generated']:.3f} ({r['edges']['real']:.3f})" if "edges" in r else "-",
             f"{c['n_within_2x']} / {c['n_common']}", f"{len(live)} of {len(r['codes'])}", names,
             f"{cats['n_distinct_names']} of {len(cats['categories'])}" if cats else "-",
             f"{m['generated_median']:.2f} / {m['held_out_median']:.2f}" if m["n"] else "-",

@@ -9,6 +9,8 @@ Prints and writes to eval.json (in --out, default the checkpoint's folder):
   between two disjoint halves of the real punks;
 - palette fidelity: the fraction of generated pixels within 16 (of 255, RGB distance) of a
   colour that real punks use on this background, and the median distance (real: 1.0, 0);
+- edges: the fraction of neighbouring pixel pairs that differ by more than 16, beside the
+  real punks' (speckle raises it, whether or not its colours are the palette's);
 - coverage: each attribute's and type's rate among 10,000 generated punks beside its real
   rate, and how many of those with a real rate of at least 1% are generated within 2x;
 - codes: per continuous code, the pixel change between the ends of its sweep and the
@@ -43,6 +45,8 @@ def summary_lines(r):
              f"{r['frechet_distance']:.3f}; floor (two halves of the real punks) {r['floor']:.3f}",
              f"palette fidelity: {p['within']:.3f} of generated pixels within {p['tolerance']} of a real colour "
              f"(median distance {p['median_distance']:.1f}; real punks {p['real']:.3f})",
+             *([f"edges: {r['edges']['generated']:.3f} of neighbouring pixel pairs differ by more than "
+                f"{r['edges']['tolerance']} (real punks {r['edges']['real']:.3f})"] if "edges" in r else []),
              f"coverage: {c['n_within_2x']} of {c['n_common']} attributes with a real rate >= 1% generated within 2x"
              + (f"; outside: {', '.join(c['outside_2x'][:12])}" if c["outside_2x"] else "")
              + (f" and {len(c['outside_2x']) - 12} more (eval.json)" if len(c["outside_2x"]) > 12 else "")]

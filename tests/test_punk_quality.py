@@ -38,6 +38,20 @@ def test_palette_fidelity_known_answers(rng):
     assert got["within"] == pytest.approx(0.75, abs=1e-9)
 
 
+def test_edge_fraction_known_answers():
+    flat = np.zeros((2, 4, 4, 3), np.uint8)
+    assert pq.edge_fraction(flat) == 0.0
+    halves = flat.copy()
+    halves[:, :, 2:] = [200, 0, 0]                    # one vertical edge: 4 of the 24 pairs per image
+    assert pq.edge_fraction(halves) == pytest.approx(4 / 24)
+    assert pq.edge_fraction(np.clip(halves.astype(int) + [0, 10, 0] * (np.arange(4) % 2)[:, None], 0, 255)
+                            .astype(np.uint8)) == pytest.approx(4 / 24)   # steps of 10 are within 16
+    checker = flat.copy()
+    checker[:, (np.arange(4)[:, None] + np.arange(4)) % 2 == 1] = [0, 0, 90]
+    assert pq.edge_fraction(checker) == 1.0           # speckle in two palette colours: every pair
+    assert pq.palette_fidelity(checker, pq.palette(checker))["within"] == 1.0
+
+
 def test_attribute_names_labels_and_rates():
     acc = [{"pipe", "earring"}, {"earring"}, set(), {"earring", "mohawk"}]
     assert pq.attribute_names(acc, min_count=2) == ["earring"]
@@ -99,6 +113,7 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     r = json.loads((out / "eval.json").read_text())
     assert r["frechet_distance"] > r["floor"] >= 0                          # noise is farther than real halves
     assert r["palette"]["real"] == 1.0 and 0 <= r["palette"]["within"] <= 1
+    assert 0 <= r["edges"]["real"] <= 1 and 0 <= r["edges"]["generated"] <= 1 and r["edges"]["tolerance"] == 16
     assert set(r["coverage"]["rates"]) == {"earring", "pipe", *pq.TYPES}
     assert r["coverage"]["rates"]["pipe"]["real"] == pytest.approx(17 / 50)
     assert len(r["codes"]) == 2 and all(e["pixel_change"] >= 0 for e in r["codes"])
@@ -109,7 +124,7 @@ def test_evaluate_punks_script(punk_data, tmp_path, capsys):
     assert len(r["code_readout"]["generated"]["continuous_r2"]) == 2
     assert r["classifier"]["n_held_out"] == 10 and (punk_data / "punk_classifier.npz").is_file()
     text = capsys.readouterr().out
-    assert "Fréchet distance" in text and "palette fidelity" in text and "code 0:" in text
+    assert "Fréchet distance" in text and "palette fidelity" in text and "edges:" in text and "code 0:" in text
     assert main(args) == 0                                                   # second time: the cached classifier
     table = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "punk_table.py"), run_name="not_main")["main"]
     capsys.readouterr()

@@ -4,6 +4,9 @@
   classifier (tinygan/classifier.py), beside its floor: two disjoint halves of the real punks;
 - palette fidelity: the punks are drawn from a small set of flat colours, so how many
   generated pixels lie within a small RGB distance of a colour that real punks use;
+- edges: how often two neighbouring pixels differ by more than that distance; flat pixel
+  art has few such pairs and speckle many, in palette colours or not (so it still measures
+  the speckle of a generator whose every pixel is a palette colour);
 - coverage: each attribute's and type's rate among generated punks beside its real rate;
 - codes: for each continuous code, how much its sweep changes the pixels and which
   attributes it turns on or off (its measured name);
@@ -100,6 +103,15 @@ def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
     median = float(d[order][np.searchsorted(cum, cum[-1] / 2)])
     return {"within": float(counts[d <= tolerance].sum() / counts.sum()), "median_distance": median,
             "tolerance": tolerance}
+
+
+def edge_fraction(images_u8, tolerance=PALETTE_TOLERANCE):
+    """The fraction of horizontally or vertically neighbouring pixel pairs of uint8 images
+    (n, H, W, 3) whose RGB distance exceeds `tolerance`: low for flat colours, high for speckle."""
+    x = np.asarray(images_u8, np.float32)
+    across = np.sqrt(((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum(axis=-1))        # (n, H, W-1)
+    down = np.sqrt(((x[:, 1:] - x[:, :-1]) ** 2).sum(axis=-1))                # (n, H-1, W)
+    return float(((across > tolerance).sum() + (down > tolerance).sum()) / (across.size + down.size))
 
 
 def snap_to_palette(images_u8, colours):
@@ -369,6 +381,8 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     fidelity = palette_fidelity(gen, pal)
     fidelity["real"] = palette_fidelity(real_u8[perm[:1000]], pal)["within"]      # 1.0 by construction
     fidelity["n_palette_colours"] = int(len(pal))
+    edges = {"generated": edge_fraction(gen), "real": edge_fraction(real_u8[perm[:1000]]),
+             "tolerance": PALETTE_TOLERANCE}
     # where Q reads the codes: in the drawn punks, and in the same punks snapped to the palette
     # (if the codes live in off-palette speckle, snapping wipes them out)
     k = min(2000, n)
@@ -387,7 +401,7 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
         mem["generated_median"] = m["generated_to_nearest_train"]["median"]
         mem["held_out_median"] = m["held_out_to_nearest_train"]["median"]
     r = {"frechet_distance": fd, "floor": floor, "ratio_to_floor": fd / floor if floor > 0 else None,
-         "n_fd": int(half), "palette": fidelity, "coverage": cov,
+         "n_fd": int(half), "palette": fidelity, "edges": edges, "coverage": cov,
          "codes": code_effects(model, clf, names, seed=seed, averaged=averaged), "code_readout": readout,
          "categories": category_profiles(model, clf, names, seed=seed, averaged=averaged),
          "variety": {**latent_variety(model, seed=seed, averaged=averaged),
