@@ -211,6 +211,8 @@ def test_config_validation():
         InfoGANConfig.from_dict({"lambda_ent": 0.5})
     with pytest.raises(ValueError, match="no longer has.*mbstd_group"):     # docs/08-cryptopunks.md
         InfoGANConfig.from_dict({"mbstd_group": 4})
+    with pytest.raises(ValueError, match="no longer has.*palette_snap"):
+        InfoGANConfig.from_dict({"palette_snap": True})
 
 
 def test_info_loss_weights_and_zero_continuous_weight(rng):

@@ -5,7 +5,6 @@ wiring (which loss updates which parameters): docs/06-infogan.md.
 Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32):
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
            4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
-           (beyond the paper, with palette_snap: each pixel snapped to the training images' colours)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
@@ -22,7 +21,6 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
-from .palette import PaletteSnap
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -54,13 +52,13 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    palette_snap: bool = False   # G's pixels snapped to the training images' colours (tinygan/palette.py)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
     # of them cannot be rebuilt
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
-               "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0}
+               "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
+               "palette_snap": False}
 
     @classmethod
     def from_dict(cls, d):
@@ -129,8 +127,7 @@ def build_generator(cfg):
         Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
         ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
         ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
-        Sigmoid() if cfg.output == "sigmoid" else Tanh(),
-        *([PaletteSnap()] if cfg.palette_snap else []))                         # beyond the paper
+        Sigmoid() if cfg.output == "sigmoid" else Tanh())
 
 
 def build_trunk(cfg):
@@ -202,7 +199,6 @@ class InfoGAN:
         # zero_grad() make a few whole-buffer passes (kernel launches) instead of a few per array
         self.d_flat = FlatParams(self.trunk, self.d_head, self.q_head)
         self.g_flat = FlatParams(self.G)
-        self.snap = self.G[-1] if cfg.palette_snap else None   # its palette: set_palette, or a checkpoint's
         self.d_params = {**_prefixed("trunk", self.trunk.params), **_prefixed("d_head", self.d_head.params),
                          **_prefixed("q_head", self.q_head.params)}
         self.d_grads = {**_prefixed("trunk", self.trunk.grads), **_prefixed("d_head", self.d_head.grads),
@@ -215,12 +211,6 @@ class InfoGAN:
         self._average_stats_t = None   # the average's step that the cached BatchNorm statistics belong to
         # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
         self.regularisers = regularisers.from_config(cfg)
-
-    def set_palette(self, colours):
-        """The colours (K, C) that G's pixels are snapped to (cfg.palette_snap; tinygan/palette.py)."""
-        if self.snap is None:
-            raise ValueError("set_palette: this model has no palette layer (palette_snap is off)")
-        self.snap.set_palette(colours)
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
@@ -390,8 +380,6 @@ class InfoGAN:
         if self.g_average is not None:
             arrays["G_average"] = backend.to_numpy(self.g_average.avg)
             meta["g_average_t"] = self.g_average.t
-        if self.snap is not None and self.snap.palette is not None:
-            arrays["G_palette"] = self.snap.palette
         return arrays, meta
 
     def load_state_dict(self, arrays, meta):
@@ -417,8 +405,6 @@ class InfoGAN:
                 self.g_average.avg[...] = backend.asarray(arrays["G_average"], dtype=self.g_average.avg.dtype)
                 self.g_average.t = meta["g_average_t"]
                 self._average_stats_t = None
-            if self.snap is not None and "G_palette" in arrays:   # a run forked with the snap newly on has none
-                self.snap.set_palette(arrays["G_palette"])
         except KeyError as e:
             raise ValueError(f"checkpoint is missing the array {e.args[0]!r}") from None
         self.rng.bit_generator.state = meta["rng"]

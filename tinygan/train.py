@@ -22,7 +22,6 @@ from .io import atomic_save_npz, atomic_write, write_json
 from .data import epoch_permutation
 from .figures import loss_curve, sample_grid
 from .infogan import InfoGAN, InfoGANConfig, sample_latent
-from .palette import palette_of
 
 
 @dataclass
@@ -147,8 +146,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
         model.load_state_dict(arrays, meta)
         start = meta["step"]
         clock = _truncate_metrics(metrics_path, start)
-    if model.snap is not None and model.snap.palette is None:
-        model.set_palette(palette_of(images))       # the colours of the training images
     write_json(out / "config.json", {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2)
 
     data = backend.asarray(images)                      # the whole set on the device once
