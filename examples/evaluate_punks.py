@@ -45,8 +45,8 @@ def summary_lines(r):
              f"{r['frechet_distance']:.3f}; floor (two halves of the real punks) {r['floor']:.3f}",
              f"palette fidelity: {p['within']:.3f} of generated pixels within {p['tolerance']} of a real colour "
              f"(median distance {p['median_distance']:.1f}; real punks {p['real']:.3f})",
-             *([f"edges: {r['edges']['generated']:.3f} of neighbouring pixel pairs differ by more than "
-                f"{r['edges']['tolerance']} (real punks {r['edges']['real']:.3f})"] if "edges" in r else []),
+             f"edges: {r['edges']['generated']:.3f} of neighbouring pixel pairs differ by more than "
+             f"{r['edges']['tolerance']} (real punks {r['edges']['real']:.3f})",
              f"coverage: {c['n_within_2x']} of {c['n_common']} attributes with a real rate >= 1% generated within 2x"
              + (f"; outside: {', '.join(c['outside_2x'][:12])}" if c["outside_2x"] else "")
              + (f" and {len(c['outside_2x']) - 12} more (eval.json)" if len(c["outside_2x"]) > 12 else "")]

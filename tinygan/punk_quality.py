@@ -108,10 +108,11 @@ def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
 def edge_fraction(images_u8, tolerance=PALETTE_TOLERANCE):
     """The fraction of horizontally or vertically neighbouring pixel pairs of uint8 images
     (n, H, W, 3) whose RGB distance exceeds `tolerance`: low for flat colours, high for speckle."""
-    x = np.asarray(images_u8, np.float32)
-    across = np.sqrt(((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum(axis=-1))        # (n, H, W-1)
-    down = np.sqrt(((x[:, 1:] - x[:, :-1]) ** 2).sum(axis=-1))                # (n, H-1, W)
-    return float(((across > tolerance).sum() + (down > tolerance).sum()) / (across.size + down.size))
+    x = np.asarray(images_u8, np.int32)
+    across = ((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum(axis=-1)                 # (n, H, W-1) squared distances
+    down = ((x[:, 1:] - x[:, :-1]) ** 2).sum(axis=-1)                         # (n, H-1, W)
+    t2 = tolerance ** 2
+    return float(((across > t2).sum() + (down > t2).sum()) / (across.size + down.size))
 
 
 def snap_to_palette(images_u8, colours):
@@ -379,10 +380,10 @@ def evaluate_punks(model, punks, y, t, names, train_idx, held_idx, clf, n=10000,
     # palette
     pal = palette(real_u8)
     fidelity = palette_fidelity(gen, pal)
-    fidelity["real"] = palette_fidelity(real_u8[perm[:1000]], pal)["within"]      # 1.0 by construction
+    real_check = real_u8[perm[:1000]]                                      # real punks for comparison
+    fidelity["real"] = palette_fidelity(real_check, pal)["within"]                 # 1.0 by construction
     fidelity["n_palette_colours"] = int(len(pal))
-    edges = {"generated": edge_fraction(gen), "real": edge_fraction(real_u8[perm[:1000]]),
-             "tolerance": PALETTE_TOLERANCE}
+    edges = {"generated": edge_fraction(gen), "real": edge_fraction(real_check), "tolerance": PALETTE_TOLERANCE}
     # where Q reads the codes: in the drawn punks, and in the same punks snapped to the palette
     # (if the codes live in off-palette speckle, snapping wipes them out)
     k = min(2000, n)
