@@ -472,3 +472,62 @@ def adam(params, grads, lr=2e-4, betas=(0.5, 0.999), eps=1e-8, flat=None):
     if backend.fast_enabled():
         return FastAdam(params, grads, lr, betas, eps, flat)
     return plain_optim.Adam(params, grads, lr, betas, eps)
+
+
+# ----------------------------------------------------------------------------- palette output
+def palette_output_forward(h, w, b, palette):
+    """Equals palette.palette_output_forward (G's soft palette output, tinygan/palette.py).
+
+    The plain form works in (N, K, H, W), where the softmax runs across the second axis and
+    every einsum loops without BLAS. Fast form: the pixels as rows (M = N*H*W of them), and
+    per block of rows, while it is in cache, (rows, F) @ (F, K) for the scores, the softmax
+    along each row and (rows, K) @ (K, C) for the colours; the blocks shared out over CPU
+    threads.
+    """
+    if not _on(h):
+        from . import palette as plain_palette     # imports this module: loaded on first use
+        return plain_palette.palette_output_forward(h, w, b, palette)
+    N, F, H, W = h.shape
+    K, C = palette.shape
+    hm = np.ascontiguousarray(h.transpose(0, 2, 3, 1)).reshape(-1, F)     # (M, F)
+    M, wt = len(hm), np.ascontiguousarray(w.T)                           # wt (F, K)
+    a, ym = np.empty((M, K), h.dtype), np.empty((M, C), h.dtype)
+    rows = max(1, BLOCK // K)
+
+    def run(i0, i1):
+        for r0 in range(i0 * rows, min(i1 * rows, M), rows):
+            r = slice(r0, min(r0 + rows, M))
+            ab = np.matmul(hm[r], wt, out=a[r])                          # scores
+            ab += b
+            ab -= ab.max(axis=1, keepdims=True)
+            np.exp(ab, out=ab)
+            ab /= ab.sum(axis=1, keepdims=True)                          # weights
+            np.matmul(ab, palette, out=ym[r])                            # colours
+    parallel_for(run, -(-M // rows))
+    y = ym.reshape(N, H, W, C).transpose(0, 3, 1, 2)                      # (N, C, H, W)
+    return np.ascontiguousarray(y), ("rows", hm, w, a, palette, h.shape)
+
+
+def palette_output_backward(dy, cache):
+    """Equals palette.palette_output_backward, in the rows layout of the forward above."""
+    if cache[0] != "rows":
+        from . import palette as plain_palette
+        return plain_palette.palette_output_backward(dy, cache)
+    _, hm, w, a, palette, (N, F, H, W) = cache
+    M, K = a.shape
+    dym = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(M, -1)  # (M, C)
+    dz = np.empty_like(a)
+    rows = max(1, BLOCK // K)
+
+    def run(i0, i1):
+        for r0 in range(i0 * rows, min(i1 * rows, M), rows):
+            r = slice(r0, min(r0 + rows, M))
+            s = np.matmul(dym[r], palette.T, out=dz[r])                  # dL/da
+            ar = a[r]
+            s -= np.einsum("mk,mk->m", ar, s)[:, None]
+            s *= ar                                                       # a (s - sum_k a s)
+    parallel_for(run, -(-M // rows))
+    dw = dz.T @ hm                                                        # (K, F)
+    db = column_sums(dz)
+    dh = (dz @ w).reshape(N, H, W, F).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(dh), dw, db

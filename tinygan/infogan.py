@@ -5,6 +5,8 @@ wiring (which loss updates which parameters): docs/06-infogan.md.
 Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32):
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
            4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
+           (beyond the paper, palette_head F: 4x4 convT F s2, BN, ReLU; 1x1 conv K; a softmax
+           over K palette colours per pixel, tinygan/palette.py)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
@@ -21,6 +23,7 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
+from .palette import PaletteOutput
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -52,6 +55,9 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
+    palette_head: int = 0        # >0: G ends in this many channels at full size, then a soft choice
+                                 # among the training images' colours (tinygan/palette.py; 0: the paper's)
+    palette_size: int = 0        # the number of those colours (set from the training images)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -103,6 +109,10 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
+        if self.palette_head < 0:
+            raise ValueError(f"palette_head must be 0 (off) or > 0, got {self.palette_head}")
+        if self.palette_size == 1 or self.palette_size < 0:
+            raise ValueError(f"palette_size must be 0 (set from the training images) or >= 2, got {self.palette_size}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -126,8 +136,21 @@ def build_generator(cfg):
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
         Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
         ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
-        ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
-        Sigmoid() if cfg.output == "sigmoid" else Tanh())
+        *_output_layers(cfg))
+
+
+def _output_layers(cfg):
+    """G's last layers: the paper's deconv to C channels and a squashing function, or (beyond
+    the paper, palette_head F > 0) a deconv to F channels and a soft choice of colour per pixel."""
+    W, F, K = cfg.width, cfg.palette_head, cfg.palette_size
+    if F == 0:
+        return (ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),   # (N, C, 4S, 4S)
+                Sigmoid() if cfg.output == "sigmoid" else Tanh())
+    if K < 2:
+        raise ValueError("palette_head needs palette_size, the number of palette colours (training sets "
+                         "it from the images)")
+    return (ConvTranspose2d(W, F, 4, stride=2, padding=1), BatchNorm(F), ReLU(),  # (N, F, 4S, 4S)
+            PaletteOutput(F, K, cfg.img_channels))      # 1x1 conv to K scores, softmax, mean colour: (N, C, 4S, 4S)
 
 
 def build_trunk(cfg):
@@ -211,6 +234,12 @@ class InfoGAN:
         self._average_stats_t = None   # the average's step that the cached BatchNorm statistics belong to
         # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
         self.regularisers = regularisers.from_config(cfg)
+
+    def set_palette(self, colours):
+        """The K colours (K, C) of G's soft palette output (cfg.palette_head; tinygan/palette.py)."""
+        if self.cfg.palette_head == 0:
+            raise ValueError("set_palette: this model has no palette output (palette_head is 0)")
+        self.G[-1].set_palette(colours)
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
