@@ -510,7 +510,7 @@ def palette_output_forward(h, w, b, palette):
 
 def palette_output_backward(dy, cache):
     """Equals palette.palette_output_backward, in the rows layout of the forward above."""
-    if cache[0] != "rows":
+    if not isinstance(cache[0], str):            # the plain form's cache
         from . import palette as plain_palette
         return plain_palette.palette_output_backward(dy, cache)
     _, hm, w, a, palette, (N, F, H, W) = cache
