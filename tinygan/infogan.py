@@ -235,11 +235,14 @@ class InfoGAN:
         # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
         self.regularisers = regularisers.from_config(cfg)
 
-    def set_palette(self, colours):
-        """The K colours (K, C) of G's soft palette output (cfg.palette_head; tinygan/palette.py)."""
+    def set_palette(self, colours, counts=None):
+        """The K colours (K, C) of G's soft palette output (cfg.palette_head; tinygan/palette.py),
+        and optionally their pixel counts (K,), from which its biases start."""
         if self.cfg.palette_head == 0:
             raise ValueError("set_palette: this model has no palette output (palette_head is 0)")
-        self.G[-1].set_palette(colours)
+        self.G[-1].set_palette(colours, counts)
+        if self.g_average is not None and self.g_average.t == 0:
+            self.g_average.avg[...] = self.g_flat.params         # the average starts from these biases
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}

@@ -19,7 +19,16 @@ colour k), dL/da_k = s_k, and through the softmax (da_k/dz_j = a_k (delta_kj - a
     dL/dz_j = sum_k s_k a_k (delta_kj - a_j) = a_j (s_j - sum_k a_k s_k).
 
 A score rises when its colour is better for L than the pixel's current mix, and falls when
-worse, in proportion to its weight. The scores are a 1x1 convolution (Linear applied at
+worse, in proportion to its weight.
+
+Initialisation. With the usual weights (N(0, 0.02^2)) the scores of a pixel differ by a few
+hundredths, the softmax is nearly uniform, and every pixel is the palette's mean colour to
+within a level of 255; the derivative of y by z carries the factor a_k ~ 1/K, so G's first
+images do not depend on its input, and (measured, docs/08-cryptopunks.md) 500 steps later G
+still drew flat brown squares while D won. So w starts at N(0, 1/F), scores of about unit
+scale for features of unit scale, and b at the log of each colour's frequency among the
+training pixels, b_k = log f_k: with w h = 0 the softmax is exactly f, and G's first pixels
+are drawn in the training images' proportions of colours (mostly background). The scores are a 1x1 convolution (Linear applied at
 every pixel, 02-conv.md), so dL/dw_k = sum over pixels dL/dz_k h, dL/db_k = sum over pixels
 dL/dz_k, and dL/dh = sum_k dL/dz_k w_k. The palette is a constant (a buffer, saved with the
 checkpoint); tests/test_palette.py checks the gradients against finite differences.
@@ -27,17 +36,18 @@ checkpoint); tests/test_palette.py checks the gradients against finite differenc
 import numpy as np
 
 from . import backend
-from .layers import Module, _full, _normal
+from .layers import Module, _full
 # The layer runs the fast form of tinygan/fast.py, which equals the plain one below
 # (tests/test_palette.py) and runs it instead when backend.set_fast(False)
 from .fast import palette_output_backward as palette_output_fast_backward
 from .fast import palette_output_forward as palette_output_fast_forward
 
 
-def palette_of(images, channels_axis=1):
-    """The distinct colours of float images, (n, C, H, W) by default -> (K, C), sorted."""
+def palette_of(images, channels_axis=1, counts=False):
+    """The distinct colours of float images, (n, C, H, W) by default -> (K, C), sorted; with
+    counts=True also how many pixels have each, (K,)."""
     x = np.moveaxis(backend.to_numpy(images), channels_axis, -1)
-    return np.unique(x.reshape(-1, x.shape[-1]), axis=0)
+    return np.unique(x.reshape(-1, x.shape[-1]), axis=0, return_counts=counts)
 
 
 def palette_output_forward(h, w, b, palette):
@@ -84,11 +94,15 @@ class PaletteOutput(Module):
             raise ValueError(f"PaletteOutput: needs F >= 1 channels in, K >= 2 colours and C >= 1 channels "
                              f"out, got {in_channels}, {n_colours}, {channels}")
         self.in_channels = in_channels
-        self.params = {"w": _normal((n_colours, in_channels), rng), "b": _full((n_colours,), 0.0)}
+        rng = backend.rng() if rng is None else rng             # scores of unit scale (module docstring)
+        w = rng.normal(0.0, 1.0 / np.sqrt(in_channels), size=(n_colours, in_channels))
+        self.params = {"w": backend.asarray(w, dtype=backend.default_dtype()), "b": _full((n_colours,), 0.0)}
         self.buffers = {"palette": _full((n_colours, channels), 0.0)}
         self._init_grads()
 
-    def set_palette(self, colours):
+    def set_palette(self, colours, counts=None):
+        """The K colours (K, C); with their pixel counts (K,), the biases start at the log of
+        each colour's frequency, so that G's first pixels have the training images' colours."""
         colours = np.asarray(backend.to_numpy(colours), dtype=np.float64)
         pal = self.buffers["palette"]
         if colours.shape != tuple(pal.shape) or not np.isfinite(colours).all():
@@ -97,6 +111,12 @@ class PaletteOutput(Module):
         if len(np.unique(colours, axis=0)) != len(colours):
             raise ValueError(f"{self!r}: the palette has repeated colours")
         pal[...] = backend.asarray(colours, dtype=pal.dtype)
+        if counts is not None:
+            counts = np.asarray(backend.to_numpy(counts), dtype=np.float64)
+            if counts.shape != (len(colours),) or not (counts > 0).all():
+                raise ValueError(f"{self!r}: counts must be ({len(colours)},) positive numbers, got shape "
+                                 f"{counts.shape}")
+            self.params["b"][...] = backend.asarray(np.log(counts / counts.sum()), dtype=self.params["b"].dtype)
         return self
 
     def forward(self, h):

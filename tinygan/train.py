@@ -125,7 +125,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
     train_cfg.validate()
     colours = None
     if model_cfg.palette_head > 0:                      # G chooses among the training images' colours
-        colours = palette_of(images)
+        colours, counts = palette_of(images, counts=True)
         if model_cfg.palette_size == 0:
             model_cfg = replace(model_cfg, palette_size=len(colours))
         elif model_cfg.palette_size != len(colours):
@@ -159,7 +159,7 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
                 backend.to_numpy(model.G[-1].buffers["palette"]), colours.astype(np.float32)):
             raise ValueError("--resume: the images' colours are not those of the checkpoint's palette")
     elif colours is not None:
-        model.set_palette(colours)
+        model.set_palette(colours, counts)
     write_json(out / "config.json", {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2)
 
     data = backend.asarray(images)                      # the whole set on the device once
