@@ -163,3 +163,31 @@ def test_training_sets_the_palette_and_resumes(rng, tmp_path):
     other = np.where(images == 0.2, np.float32(0.3), images)  # five colours, one of them changed
     with pytest.raises(ValueError, match="not those of the checkpoint's palette"):
         train(cfg, replace(tc, steps=7), other, tmp_path / "run", resume=True, progress=False)
+
+
+def test_counts_start_the_biases_at_the_log_frequencies(rng):
+    """With w h = 0 the softmax is the colours' frequencies, so the first pixels have the
+    training images' mix of colours."""
+    layer = PaletteOutput(3, 4, 3)
+    colours = np.array([[-1, -1, -1], [1, 1, 1], [1, -1, -1], [-1, 1, -1]], np.float64)
+    counts = np.array([50, 30, 15, 5])
+    layer.set_palette(colours, counts)
+    layer.params["w"][...] = 0
+    y = layer.forward(np.zeros((1, 3, 2, 2), np.float32))
+    assert np.allclose(y[0, :, 0, 0], (counts / counts.sum()) @ colours, atol=1e-6)
+    with pytest.raises(ValueError, match="counts"):
+        layer.set_palette(colours, counts[:3])
+    with pytest.raises(ValueError, match="counts"):
+        layer.set_palette(colours, np.array([1, 0, 1, 1]))
+
+
+def test_the_weight_average_starts_from_the_palette_biases():
+    m = InfoGAN(_tiny_cfg(palette_head=5, palette_size=3, g_average=0.9).validate(), seed=0)
+    m.set_palette(np.eye(3) * 2 - 1, np.array([6, 3, 1]))
+    assert np.array_equal(m.g_average.avg, m.g_flat.params)
+    assert np.allclose(m.G[-1].params["b"], np.log([0.6, 0.3, 0.1]))
+
+
+def test_initial_scores_have_unit_scale():
+    layer = PaletteOutput(64, 200, 3)
+    assert abs(float(layer.params["w"].std()) - 1 / 8) < 0.01
