@@ -108,6 +108,10 @@ def training_parser(description, defaults):
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
+    p.add_argument("--d-shift", type=nonneg_int, default=d["d_shift"], metavar="PX",
+                   help="D and Q see every real and generated image shifted by a random whole number of "
+                        "pixels, up to PX each way, so that D cannot learn the training images by heart "
+                        "(0: off; tinygan/shift.py)")
     p.add_argument("--palette-head", type=nonneg_int, default=d["palette_head"], metavar="F",
                    help="G's output as pixel art: a last deconv to F channels, then per pixel a softmax over "
                         "the training images' colours, the pixel their weighted mean (0: the paper's "
@@ -146,6 +150,7 @@ def configs_from_args(args, fixed):
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target, palette_head=args.palette_head,
+        d_shift=args.d_shift,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,

@@ -24,6 +24,7 @@ from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
 from .palette import PaletteOutput
+from .shift import random_shifts, shift_backward, shift_forward
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -55,6 +56,7 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
+    d_shift: int = 0             # D and Q see images shifted by up to this many pixels (tinygan/shift.py; 0: off)
     palette_head: int = 0        # >0: G ends in this many channels at full size, then a soft choice
                                  # among the training images' colours (tinygan/palette.py; 0: the paper's)
     palette_size: int = 0        # the number of those colours (set from the training images)
@@ -109,6 +111,8 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
+        if not 0 <= self.d_shift < self.img_size:
+            raise ValueError(f"d_shift must be in [0, img_size), got {self.d_shift}")
         if self.palette_head < 0:
             raise ValueError(f"palette_head must be 0 (off) or > 0, got {self.palette_head}")
         if self.palette_size == 1 or self.palette_size < 0:
@@ -264,6 +268,13 @@ class InfoGAN:
         return (self.d_head.backward(dlogit, need_param_grads)
                 + self.q_head.backward(dq, need_param_grads))
 
+    def _shifted(self, x):
+        """(x, None), or with d_shift (beyond the paper: tinygan/shift.py) x with each image
+        moved by a random whole-pixel shift, and the shift's cache for the backward pass."""
+        if self.cfg.d_shift == 0:
+            return x, None
+        return shift_forward(x, random_shifts(x.shape[0], self.cfg.d_shift, self.rng))
+
     def lambda_cat_at(self, t):
         """The categorical term's weight after t updates: 0 during the first cat_warmup steps
         (beyond the paper: G first learns to draw varied images, then to split them into
@@ -285,13 +296,13 @@ class InfoGAN:
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         # (beyond the paper, a real_target below 1 in place of the 1 is one-sided label
         # smoothing: D is never pushed to be surer than that; docs/06-infogan.md)
-        h = self.trunk.forward(real)                                  # (N, fc)
+        h = self.trunk.forward(self._shifted(real)[0])                # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
-        h = self.trunk.forward(fake)
+        h = self.trunk.forward(self._shifted(fake)[0])
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_d.t))
@@ -307,14 +318,14 @@ class InfoGAN:
         The trunk and heads pass the gradient through without accumulating their own."""
         cfg = self.cfg
         self.g_flat.zero_grad()
-        fake = self.generate(latent)
+        fake, shifted = self._shifted(self.generate(latent))
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
-        self.G.backward(dfake)
+        self.G.backward(dfake if shifted is None else shift_backward(dfake, shifted))
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
 
