@@ -112,10 +112,6 @@ def training_parser(description, defaults):
                    help="D and Q see every real and generated image shifted by a random whole number of "
                         "pixels, up to PX each way, so that D cannot learn the training images by heart "
                         "(0: off; tinygan/shift.py)")
-    p.add_argument("--palette-head", type=nonneg_int, default=d["palette_head"], metavar="F",
-                   help="G's output as pixel art: a last deconv to F channels, then per pixel a softmax over "
-                        "the training images' colours, the pixel their weighted mean (0: the paper's "
-                        "tanh/sigmoid output; tinygan/palette.py)")
     p.add_argument("--real-target", type=positive_float, default=d["real_target"],
                    help="D's target for real images: below 1 (e.g. 0.9) is one-sided label smoothing, which "
                         "keeps D from becoming sure of the real images (1: the paper's)")
@@ -149,8 +145,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        cat_warmup=args.cat_warmup, real_target=args.real_target, palette_head=args.palette_head,
-        d_shift=args.d_shift,
+        cat_warmup=args.cat_warmup, real_target=args.real_target, d_shift=args.d_shift,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,

@@ -5,8 +5,6 @@ wiring (which loss updates which parameters): docs/06-infogan.md.
 Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32):
     G:     FC 1024, BN, ReLU; FC S*S*128, BN, ReLU; 4x4 convT 64 s2, BN, ReLU;
            4x4 convT C s2; sigmoid (data in [0, 1]) or tanh (data in [-1, 1]).  S = img_size / 4
-           (beyond the paper, palette_head F: 4x4 convT F s2, BN, ReLU; 1x1 conv K; a softmax
-           over K palette colours per pixel, tinygan/palette.py)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
@@ -23,7 +21,6 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
-from .palette import PaletteOutput
 from .shift import random_shifts, shift_backward, shift_forward
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
@@ -57,16 +54,13 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_shift: int = 0             # D and Q see images shifted by up to this many pixels (tinygan/shift.py; 0: off)
-    palette_head: int = 0        # >0: G ends in this many channels at full size, then a soft choice
-                                 # among the training images' colours (tinygan/palette.py; 0: the paper's)
-    palette_size: int = 0        # the number of those colours (set from the training images)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
     # of them cannot be rebuilt
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
-               "palette_snap": False}
+               "palette_snap": False, "palette_head": 0, "palette_size": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -113,10 +107,6 @@ class InfoGANConfig:
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
         if not 0 <= self.d_shift < self.img_size:
             raise ValueError(f"d_shift must be in [0, img_size), got {self.d_shift}")
-        if self.palette_head < 0:
-            raise ValueError(f"palette_head must be 0 (off) or > 0, got {self.palette_head}")
-        if self.palette_size == 1 or self.palette_size < 0:
-            raise ValueError(f"palette_size must be 0 (set from the training images) or >= 2, got {self.palette_size}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -140,21 +130,8 @@ def build_generator(cfg):
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
         Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
         ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
-        *_output_layers(cfg))
-
-
-def _output_layers(cfg):
-    """G's last layers: the paper's deconv to C channels and a squashing function, or (beyond
-    the paper, palette_head F > 0) a deconv to F channels and a soft choice of colour per pixel."""
-    W, F, K = cfg.width, cfg.palette_head, cfg.palette_size
-    if F == 0:
-        return (ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),   # (N, C, 4S, 4S)
-                Sigmoid() if cfg.output == "sigmoid" else Tanh())
-    if K < 2:
-        raise ValueError("palette_head needs palette_size, the number of palette colours (training sets "
-                         "it from the images)")
-    return (ConvTranspose2d(W, F, 4, stride=2, padding=1), BatchNorm(F), ReLU(),  # (N, F, 4S, 4S)
-            PaletteOutput(F, K, cfg.img_channels))      # 1x1 conv to K scores, softmax, mean colour: (N, C, 4S, 4S)
+        ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
+        Sigmoid() if cfg.output == "sigmoid" else Tanh())
 
 
 def build_trunk(cfg):
@@ -238,15 +215,6 @@ class InfoGAN:
         self._average_stats_t = None   # the average's step that the cached BatchNorm statistics belong to
         # beyond the paper: extra terms of L_D on the real batch (tinygan/regularisers.py)
         self.regularisers = regularisers.from_config(cfg)
-
-    def set_palette(self, colours, counts=None):
-        """The K colours (K, C) of G's soft palette output (cfg.palette_head; tinygan/palette.py),
-        and optionally their pixel counts (K,), from which its biases start."""
-        if self.cfg.palette_head == 0:
-            raise ValueError("set_palette: this model has no palette output (palette_head is 0)")
-        self.G[-1].set_palette(colours, counts)
-        if self.g_average is not None and self.g_average.t == 0:
-            self.g_average.avg[...] = self.g_flat.params         # the average starts from these biases
 
     def modules(self):
         return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}

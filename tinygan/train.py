@@ -12,7 +12,7 @@ Output folder:
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,6 @@ from .io import atomic_save_npz, atomic_write, write_json
 from .data import epoch_permutation
 from .figures import loss_curve, sample_grid
 from .infogan import InfoGAN, InfoGANConfig, sample_latent
-from .palette import palette_of
 
 
 @dataclass
@@ -123,14 +122,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
     if a loss becomes NaN or infinite.
     """
     train_cfg.validate()
-    colours = None
-    if model_cfg.palette_head > 0:                      # G chooses among the training images' colours
-        colours, counts = palette_of(images, counts=True)
-        if model_cfg.palette_size == 0:
-            model_cfg = replace(model_cfg, palette_size=len(colours))
-        elif model_cfg.palette_size != len(colours):
-            raise ValueError(f"the model has {model_cfg.palette_size} palette colours, the images "
-                             f"{len(colours)}")
     model_cfg.validate()
     n, C, H, W = images.shape
     if (C, H, W) != (model_cfg.img_channels, model_cfg.img_size, model_cfg.img_size):
@@ -155,11 +146,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
         model.load_state_dict(arrays, meta)
         start = meta["step"]
         clock = _truncate_metrics(metrics_path, start)
-        if colours is not None and not np.array_equal(
-                backend.to_numpy(model.G[-1].buffers["palette"]), colours.astype(np.float32)):
-            raise ValueError("--resume: the images' colours are not those of the checkpoint's palette")
-    elif colours is not None:
-        model.set_palette(colours, counts)
     write_json(out / "config.json", {"model": model_cfg.to_dict(), "train": asdict(train_cfg)}, indent=2)
 
     data = backend.asarray(images)                      # the whole set on the device once
