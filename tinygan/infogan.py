@@ -53,6 +53,7 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
+    g_width: int = 0             # G's channels before its last deconv (2x that before the first; 0: width)
     d_shift: int = 0             # D and Q see images shifted by up to this many pixels (tinygan/shift.py; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
@@ -85,6 +86,8 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.g_width < 0:
+            raise ValueError(f"g_width must be 0 (the same as width) or >= 1, got {self.g_width}")
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -124,7 +127,7 @@ class InfoGANConfig:
 
 
 def build_generator(cfg):
-    S, W = cfg.img_size // 4, cfg.width
+    S, W = cfg.img_size // 4, cfg.g_width or cfg.width
     return Sequential(
         Linear(cfg.latent_dim, cfg.fc), BatchNorm(cfg.fc), ReLU(),
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
