@@ -6,7 +6,6 @@ import pytest
 
 from tinygan import backend, conv, fast
 from tinygan.batchnorm import batchnorm_backward, batchnorm_forward
-from tinygan.shift import shift_backward, shift_forward
 from tinygan.losses import bce_with_logits, gaussian_nll, softmax_cross_entropy
 from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
@@ -65,11 +64,6 @@ def test_batchnorm(cupy_backend, rng, shape):
                                      (tanh_forward, tanh_backward), (sigmoid_forward, sigmoid_backward)])
 def test_activations(cupy_backend, rng, fwd, bwd):
     both(cupy_backend, fwd, bwd, rng, rng.standard_normal((16, 3, 5, 5)))
-
-
-def test_shift(cupy_backend, rng):
-    shifts = rng.integers(-2, 3, (8, 2))
-    both(cupy_backend, lambda x: shift_forward(x, shifts), shift_backward, rng, rng.standard_normal((8, 3, 24, 24)))
 
 
 def test_losses(cupy_backend, rng):

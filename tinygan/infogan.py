@@ -21,7 +21,6 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
-from .shift import random_shifts, shift_backward, shift_forward
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -54,14 +53,14 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     g_width: int = 0             # G's channels before its last deconv (2x that before the first; 0: width)
-    d_shift: int = 0             # D and Q see images shifted by up to this many pixels (tinygan/shift.py; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
     # of them cannot be rebuilt
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
-               "palette_snap": False, "palette_head": 0, "palette_size": 0}
+               "palette_snap": False, "palette_head": 0, "palette_size": 0,
+               "d_shift": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -108,8 +107,6 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
-        if not 0 <= self.d_shift < self.img_size:
-            raise ValueError(f"d_shift must be in [0, img_size), got {self.d_shift}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -239,13 +236,6 @@ class InfoGAN:
         return (self.d_head.backward(dlogit, need_param_grads)
                 + self.q_head.backward(dq, need_param_grads))
 
-    def _shifted(self, x):
-        """(x, None), or with d_shift (beyond the paper: tinygan/shift.py) x with each image
-        moved by a random whole-pixel shift, and the shift's cache for the backward pass."""
-        if self.cfg.d_shift == 0:
-            return x, None
-        return shift_forward(x, random_shifts(x.shape[0], self.cfg.d_shift, self.rng))
-
     def lambda_cat_at(self, t):
         """The categorical term's weight after t updates: 0 during the first cat_warmup steps
         (beyond the paper: G first learns to draw varied images, then to split them into
@@ -267,13 +257,13 @@ class InfoGAN:
         # real half: BCE(D(x), 1); its own forward/backward so BatchNorm sees a real-only batch
         # (beyond the paper, a real_target below 1 in place of the 1 is one-sided label
         # smoothing: D is never pushed to be surer than that; docs/06-infogan.md)
-        h = self.trunk.forward(self._shifted(real)[0])                # (N, fc)
+        h = self.trunk.forward(real)                                  # (N, fc)
         loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
-        h = self.trunk.forward(self._shifted(fake)[0])
+        h = self.trunk.forward(fake)
         loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_d.t))
@@ -289,14 +279,14 @@ class InfoGAN:
         The trunk and heads pass the gradient through without accumulating their own."""
         cfg = self.cfg
         self.g_flat.zero_grad()
-        fake, shifted = self._shifted(self.generate(latent))
+        fake = self.generate(latent)
         h = self.trunk.forward(fake)
         loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
-        self.G.backward(dfake if shifted is None else shift_backward(dfake, shifted))
+        self.G.backward(dfake)
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
 
