@@ -8,6 +8,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
+The 64 and 128 are width and 2 * width (beyond the paper, g_width sets G's apart from D's).
 """
 import contextlib
 import math
