@@ -259,17 +259,3 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
     img = model.generate(latent)
     assert img.dtype == np.float32
     assert model.q_head.forward(model.trunk.forward(img)).dtype == np.float32
-
-
-def test_g_width_widens_g_only():
-    """g_width sets G's channels (W before the last deconv, 2W before the first); D keeps width."""
-    cfg = InfoGANConfig(img_channels=3, img_size=8, output="tanh", n_noise=3, n_cat=2, n_cont=1, width=4, fc=16,
-                        g_width=6).validate()
-    m = InfoGAN(cfg, seed=0)
-    deconvs = [layer for layer in m.G if type(layer).__name__ == "ConvTranspose2d"]
-    assert [(d.in_channels, d.out_channels) for d in deconvs] == [(12, 6), (6, 3)]
-    assert m.trunk[0].out_channels == 4
-    plain = InfoGAN(InfoGANConfig(**{**cfg.to_dict(), "g_width": 0}), seed=0)
-    assert [(d.in_channels, d.out_channels) for d in plain.G if type(d).__name__ == "ConvTranspose2d"] == [(8, 4), (4, 3)]
-    with pytest.raises(ValueError, match="g_width"):
-        InfoGANConfig(g_width=-1).validate()

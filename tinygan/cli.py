@@ -108,9 +108,6 @@ def training_parser(description, defaults):
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
-    p.add_argument("--g-width", type=nonneg_int, default=d["g_width"], metavar="W",
-                   help="G's channels before its last deconv (2W before the one before it; 0: the same as D's "
-                        "first conv, 64, as in the paper's tables)")
     p.add_argument("--real-target", type=positive_float, default=d["real_target"],
                    help="D's target for real images: below 1 (e.g. 0.9) is one-sided label smoothing, which "
                         "keeps D from becoming sure of the real images (1: the paper's)")
@@ -144,7 +141,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        cat_warmup=args.cat_warmup, real_target=args.real_target, g_width=args.g_width,
+        cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,

@@ -8,7 +8,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
-The 64 and 128 are width and 2 * width (beyond the paper, g_width sets G's apart from D's).
+The 64 and 128 are width and 2 * width.
 """
 import contextlib
 import math
@@ -53,7 +53,6 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    g_width: int = 0             # G's channels before its last deconv (2x that before the first; 0: width)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -61,7 +60,7 @@ class InfoGANConfig:
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
-               "d_shift": 0}
+               "d_shift": 0, "g_width": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -86,8 +85,6 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.g_width < 0:
-            raise ValueError(f"g_width must be 0 (the same as width) or >= 1, got {self.g_width}")
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -125,7 +122,7 @@ class InfoGANConfig:
 
 
 def build_generator(cfg):
-    S, W = cfg.img_size // 4, cfg.g_width or cfg.width
+    S, W = cfg.img_size // 4, cfg.width
     return Sequential(
         Linear(cfg.latent_dim, cfg.fc), BatchNorm(cfg.fc), ReLU(),
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
