@@ -109,6 +109,9 @@ def training_parser(description, defaults):
                    help="G's last deconv draws R channels at full size, then BatchNorm, ReLU and a 3x3 "
                         "convolution make the image from them (0: the deconv draws the image, as in the "
                         "paper's tables; docs/08-cryptopunks.md)")
+    p.add_argument("--separate-q", action="store_true",
+                   help="Q reads the images through trunk layers of its own instead of sharing D's (the "
+                        "paper shares them; docs/08-cryptopunks.md)")
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
@@ -146,6 +149,7 @@ def configs_from_args(args, fixed):
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target, g_refine=args.g_refine,
+        separate_q=args.separate_q,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
