@@ -356,3 +356,22 @@ def test_gpu_runs_script_runs_a_list_side_by_side(tmp_path):
                          timeout=60)
     assert bad.returncode == 2 and "no script examples/no_such_script.py" in bad.stderr
     assert not (tmp_path / "out" / "c.log").exists()
+
+
+def test_early_variety_sees_a_g_that_ignores_its_latent():
+    """benchmarks/early_variety.py: a fresh G draws different images for different latents;
+    a G whose first layer reads nothing of the latent draws one image for all (variety 0)."""
+    mod = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "early_variety.py"), run_name="not_main")
+    cfg = mod["punk_config"](n_noise=3, n_cat=2, n_cont=1, width=4, fc=8, img_size=8)
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 3, 8, 8)).astype(np.float32)
+    rows = mod["early_variety"](cfg, images, steps=2, seed=0, every=1, batch_size=8)
+    assert [r[0] for r in rows] == [0, 1, 2]
+    assert all(s > 0 and v > 0 for _, s, v in rows)
+    from tinygan.infogan import sample_latent
+    latent = sample_latent(cfg, 64, np.random.default_rng(1))[0]
+    model = InfoGAN(cfg, seed=0)
+    assert mod["pixel_std_and_variety"](model, latent)[1] > 1e-3
+    model.G[0].params["w"][...] = 0                     # G's first layer now ignores the latent
+    model.G[-2].params["b"][...] = np.array([0.1, -0.2, 0.3])   # and draws one flat colour
+    std, variety = mod["pixel_std_and_variety"](model, latent)
+    assert std > 1e-3 and variety < 1e-6
