@@ -160,10 +160,9 @@ def test_d_step_with_consistency_uses_the_restyled_batch(rng):
     assert with_aug["loss_d"] == pytest.approx(without["loss_d"] + with_aug["cons"], rel=1e-5)
 
 
-@pytest.mark.parametrize("fixed_std,g_refine,separate_q", [(True, 0, False), (False, 0, False), (True, 3, False),
-                                                            (True, 0, True)])
-def test_g_loss_gradients(float64_layers, rng, fixed_std, g_refine, separate_q):
-    model = tiny_model(fixed_std=fixed_std, g_refine=g_refine, separate_q=separate_q)
+@pytest.mark.parametrize("fixed_std,separate_q", [(True, False), (False, False), (True, True)])
+def test_g_loss_gradients(float64_layers, rng, fixed_std, separate_q):
+    model = tiny_model(fixed_std=fixed_std, separate_q=separate_q)
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
     model.g_loss_and_grads(latent, cat, cont)
@@ -263,24 +262,6 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
     img = model.generate(latent)
     assert img.dtype == np.float32
     assert model.q_head.forward(model.trunk.forward(img)).dtype == np.float32
-
-
-def test_g_refine_adds_a_full_size_layer_before_the_output():
-    """g_refine = R: the last deconv draws R channels at full size, BatchNorm and ReLU, then a
-    3x3 convolution (stride 1, padding 1) makes the C channels; 0 is the tables' G."""
-    cfg = tiny_cfg(img_channels=3, output="tanh", g_refine=5).validate()
-    G = InfoGAN(cfg, seed=0).G
-    names = [type(layer).__name__ for layer in G]
-    assert names[-5:] == ["ConvTranspose2d", "BatchNorm", "ReLU", "Conv2d", "Tanh"]
-    last_deconv, conv = G[-5], G[-2]
-    assert (last_deconv.in_channels, last_deconv.out_channels) == (2, 5)
-    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding) == (5, 3, 3, 1, 1)
-    latent, _, _ = sample_latent(cfg, 4, np.random.default_rng(0))
-    assert InfoGAN(cfg, seed=0).generate(latent).shape == (4, 3, 8, 8)
-    plain = [type(layer).__name__ for layer in InfoGAN(tiny_cfg(), seed=0).G]
-    assert plain[-2:] == ["ConvTranspose2d", "Sigmoid"]
-    with pytest.raises(ValueError, match="g_refine"):
-        tiny_cfg(g_refine=-1).validate()
 
 
 def test_separate_q_reads_through_its_own_trunk(rng):

@@ -53,7 +53,6 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    g_refine: int = 0            # channels of an extra full-size layer before G's output (0: none, the tables')
     separate_q: bool = False     # Q reads images through a trunk of its own (False: D's, as in the paper)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
@@ -62,7 +61,7 @@ class InfoGANConfig:
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
-               "d_shift": 0, "g_width": 0}
+               "d_shift": 0, "g_width": 0, "g_refine": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -87,8 +86,6 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.g_refine < 0:
-            raise ValueError(f"g_refine must be 0 (off) or >= 1, got {self.g_refine}")
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -135,20 +132,8 @@ def build_generator(cfg):
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
         Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
         ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
-        *_g_output_layers(cfg),                                                 # (N, C, 4S, 4S)
+        ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
         Sigmoid() if cfg.output == "sigmoid" else Tanh())
-
-
-def _g_output_layers(cfg):
-    """G's last deconv to the image's C channels (the tables), or, with g_refine = R (beyond
-    the paper), a deconv to R channels at full size and a 3x3 convolution from them to C: a
-    nonlinearity at the pixels' own resolution, so neighbouring pixels need not be linear
-    mixes of the same half-resolution features (docs/08-cryptopunks.md)."""
-    W, C, R = cfg.width, cfg.img_channels, cfg.g_refine
-    if not R:
-        return [ConvTranspose2d(W, C, 4, stride=2, padding=1)]                 # (N, C, 4S, 4S)
-    return [ConvTranspose2d(W, R, 4, stride=2, padding=1), BatchNorm(R), ReLU(),   # (N, R, 4S, 4S)
-            Conv2d(R, C, 3, stride=1, padding=1)]                               # (N, C, 4S, 4S)
 
 
 def build_trunk(cfg):
