@@ -192,6 +192,9 @@ class InfoGAN:
     then G is updated by Adam(lr_g) on a fresh latent batch with
         L_G = BCE(D(G(z, c)), 1) + info(Q(G(z, c)), c),
     whose gradient reaches G through the (unchanged) D head, Q head and trunk.
+    With separate_q (beyond the paper) Q reads through a trunk of its own, q_trunk, which
+    the D optimiser updates from the information term alone; the trunk then learns from
+    the GAN term alone, and G's gradient is the sum of what the two trunks send back.
     """
 
     def __init__(self, cfg, seed=0):
