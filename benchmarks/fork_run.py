@@ -12,10 +12,7 @@ The new folder gets the checkpoint (its stored configuration changed as --set sa
 metrics log (--resume keeps it up to the checkpoint's step, as for any resumed run, and
 checks the settings given to the training script against the changed configuration).
 Settings that change the shapes of the parameters (n_cat, width, ...) cannot be forked:
-the checkpoint is loaded into a model of the new settings first, as --resume will. The one
-exception is separate_q=true from a run that shares the trunk: Q's new trunk starts as a copy
-of the shared one (its parameters, BatchNorm statistics and Adam moments), so at the fork
-both heads read exactly what they read before, and from then on each trunk learns alone.
+the checkpoint is loaded into a model of the new settings first, as --resume will.
 """
 import argparse
 import shutil
@@ -26,19 +23,6 @@ from tinygan.cli import config_overrides
 from tinygan.infogan import InfoGAN, InfoGANConfig
 from tinygan.io import atomic_save_npz
 from tinygan.train import read_checkpoint
-
-
-def copy_trunk_for_q(arrays):
-    """Q's trunk as a copy of the shared trunk: "trunk.params.0.w" -> "q_trunk.params.0.w",
-    "opt_d.g_sum.trunk.0.w" -> "opt_d.g_sum.q_trunk.0.w", and so on for every array."""
-    out = {}
-    for k, v in arrays.items():
-        if k.startswith("trunk."):
-            out["q_" + k] = v.copy()
-        elif k.startswith("opt_d.") and k.split(".", 2)[2].startswith("trunk."):
-            opt, part, name = k.split(".", 2)
-            out[f"{opt}.{part}.q_{name}"] = v.copy()
-    return out
 
 
 def main():
@@ -56,8 +40,6 @@ def main():
     cfg = InfoGANConfig.from_dict(dict(meta["config"], **changes))
     cfg.validate()
     meta["config"] = cfg.to_dict()
-    if cfg.separate_q and not any(k.startswith("q_trunk.") for k in arrays):
-        arrays = dict(arrays, **copy_trunk_for_q(arrays))
     try:
         InfoGAN(cfg).load_state_dict(arrays, meta)       # what --resume will do
     except ValueError as e:

@@ -47,13 +47,10 @@ def check(seq, analytic, loss, where):
             assert rel_error(analytic[k], num) < TOL, (where, k)
 
 
-@pytest.mark.parametrize("fixed_std,output,real_target,separate_q", [(True, "sigmoid", 1.0, False),
-                                                                     (False, "tanh", 1.0, False),
-                                                                     (True, "sigmoid", 0.9, False),
-                                                                     (True, "sigmoid", 1.0, True)])
-def test_d_loss_gradients(float64_layers, rng, fixed_std, output, real_target, separate_q):
-    model = tiny_model(fixed_std=fixed_std, output=output, real_target=real_target, separate_q=separate_q)
-    assert ("q_trunk" in model.modules()) == separate_q
+@pytest.mark.parametrize("fixed_std,output,real_target", [(True, "sigmoid", 1.0), (False, "tanh", 1.0),
+                                                          (True, "sigmoid", 0.9)])
+def test_d_loss_gradients(float64_layers, rng, fixed_std, output, real_target):
+    model = tiny_model(fixed_std=fixed_std, output=output, real_target=real_target)
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -160,9 +157,9 @@ def test_d_step_with_consistency_uses_the_restyled_batch(rng):
     assert with_aug["loss_d"] == pytest.approx(without["loss_d"] + with_aug["cons"], rel=1e-5)
 
 
-@pytest.mark.parametrize("fixed_std,separate_q", [(True, False), (False, False), (True, True)])
-def test_g_loss_gradients(float64_layers, rng, fixed_std, separate_q):
-    model = tiny_model(fixed_std=fixed_std, separate_q=separate_q)
+@pytest.mark.parametrize("fixed_std", [True, False])
+def test_g_loss_gradients(float64_layers, rng, fixed_std):
+    model = tiny_model(fixed_std=fixed_std)
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
     model.g_loss_and_grads(latent, cat, cont)
@@ -262,33 +259,3 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
     img = model.generate(latent)
     assert img.dtype == np.float32
     assert model.q_head.forward(model.trunk.forward(img)).dtype == np.float32
-
-
-def test_separate_q_reads_through_its_own_trunk(rng):
-    """With separate_q, D's trunk gets no gradient from the information term and Q's trunk
-    none from the GAN term; read_codes goes through Q's trunk; a checkpoint round-trips."""
-    model = tiny_model(separate_q=True)
-    real = rng.random((4, 1, 8, 8))
-    latent, cat, cont = sample_latent(model.cfg, 4, rng)
-    model.cfg.lambda_cat = model.cfg.lambda_cont = 0.0     # GAN term alone: Q's trunk untouched
-    model.d_loss_and_grads(real, latent, cat, cont)
-    assert not any(g.any() for g in model.q_trunk.grads.values())
-    assert any(g.any() for g in model.trunk.grads.values())
-    model.cfg.lambda_cat = model.cfg.lambda_cont = 1.0
-    before = {k: g.copy() for k, g in model.trunk.grads.items()}
-    model.d_loss_and_grads(real, latent, cat, cont)        # the information term moves Q's trunk only
-    assert all(np.array_equal(before[k], g) for k, g in model.trunk.grads.items())
-    assert any(g.any() for g in model.q_trunk.grads.values())
-    images = rng.random((6, 1, 8, 8)).astype(np.float32)
-    model.eval()
-    q = model.q_head.forward(model.q_trunk.forward(images))
-    got_cat, got_cont = model.read_codes(images)
-    assert np.array_equal(got_cat, q[:, :3].argmax(1)) and np.allclose(got_cont, q[:, 3:5], atol=1e-6)
-    arrays, meta = model.state_dict()
-    assert any(k.startswith("q_trunk.params.") for k in arrays)
-    other = InfoGAN(model.cfg, seed=1)
-    other.load_state_dict(arrays, meta)
-    assert all(np.allclose(other.q_trunk.params[k], v, rtol=1e-6, atol=0)     # float64 -> float32
-               for k, v in model.q_trunk.params.items())
-    with pytest.raises(ValueError, match="separate_q"):
-        tiny_cfg(separate_q=True, lambda_aug=1.0).validate()

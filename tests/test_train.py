@@ -293,30 +293,6 @@ def test_fork_run_continues_a_run_under_changed_settings(tmp_path, capsys):
     assert rows[:4] == a[:4] and rows[4]["loss_g"] != a[4]["loss_g"]    # the same past, a new weight
 
 
-def test_fork_run_gives_q_a_copy_of_the_trunk(tmp_path):
-    """Forking a shared-trunk run with separate_q=true: Q's new trunk is the old trunk (its
-    parameters, statistics and Adam moments), so Q reads every image as before the fork."""
-    from tinygan.train import load_model, read_checkpoint
-    fork = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "fork_run.py"), run_name="not_main")["main"]
-    cfg, x = tiny_cfg(), synthetic()
-    train(cfg, TrainConfig(steps=4, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b", progress=False)
-    argv = sys.argv
-    try:
-        sys.argv = ["fork_run.py", "--from", str(tmp_path / "b"), "--out", str(tmp_path / "q"),
-                    "--set", "separate_q=true"]
-        fork()
-    finally:
-        sys.argv = argv
-    arrays, _ = read_checkpoint(tmp_path / "q" / "checkpoint.npz")
-    copied = [k for k in arrays if "q_trunk." in k]
-    assert len(copied) == len([k for k in arrays if k.startswith("trunk.") or ".trunk." in k]) > 0
-    for k in copied:
-        assert np.array_equal(arrays[k], arrays[k.replace("q_trunk.", "trunk.")])
-    before, after = load_model(tmp_path / "b" / "checkpoint.npz")[0], load_model(tmp_path / "q" / "checkpoint.npz")[0]
-    assert after.q_trunk is not None and before.q_trunk is None
-    assert all(np.array_equal(a, b) for a, b in zip(before.read_codes(x[:16]), after.read_codes(x[:16])))
-
-
 def test_config_overrides_types_each_value_as_its_field():
     from tinygan.cli import config_overrides
     assert config_overrides(["lambda_cont=0.5", "n_cat=20", "fixed_std=false"]) == \

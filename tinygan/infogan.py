@@ -53,7 +53,6 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    separate_q: bool = False     # Q reads images through a trunk of its own (False: D's, as in the paper)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -61,7 +60,7 @@ class InfoGANConfig:
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
-               "d_shift": 0, "g_width": 0, "g_refine": 0}
+               "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False}
 
     @classmethod
     def from_dict(cls, d):
@@ -106,9 +105,6 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
-        if self.separate_q and self.lambda_aug:
-            raise ValueError("separate_q with lambda_aug is not supported: the consistency term reads Q "
-                             "through D's trunk")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -192,9 +188,6 @@ class InfoGAN:
     then G is updated by Adam(lr_g) on a fresh latent batch with
         L_G = BCE(D(G(z, c)), 1) + info(Q(G(z, c)), c),
     whose gradient reaches G through the (unchanged) D head, Q head and trunk.
-    With separate_q (beyond the paper) Q reads through a trunk of its own, q_trunk, which
-    the D optimiser updates from the information term alone; the trunk then learns from
-    the GAN term alone, and G's gradient is the sum of what the two trunks send back.
     """
 
     def __init__(self, cfg, seed=0):
@@ -204,16 +197,14 @@ class InfoGAN:
         self.trunk = build_trunk(cfg)
         self.d_head = build_d_head(cfg)
         self.q_head = build_q_head(cfg)
-        # beyond the paper: Q's own copy of the trunk's layers, so that the information term
-        # no longer shapes the features D judges by (docs/08-cryptopunks.md); None: Q reads D's
-        self.q_trunk = build_trunk(cfg) if cfg.separate_q else None
         # each optimiser's parameters and gradients as views of one buffer: Adam and
         # zero_grad() make a few whole-buffer passes (kernel launches) instead of a few per array
-        d_modules = {k: m for k, m in self.modules().items() if k != "G"}
-        self.d_flat = FlatParams(*d_modules.values())
+        self.d_flat = FlatParams(self.trunk, self.d_head, self.q_head)
         self.g_flat = FlatParams(self.G)
-        self.d_params = {k: v for name, m in d_modules.items() for k, v in _prefixed(name, m.params).items()}
-        self.d_grads = {k: v for name, m in d_modules.items() for k, v in _prefixed(name, m.grads).items()}
+        self.d_params = {**_prefixed("trunk", self.trunk.params), **_prefixed("d_head", self.d_head.params),
+                         **_prefixed("q_head", self.q_head.params)}
+        self.d_grads = {**_prefixed("trunk", self.trunk.grads), **_prefixed("d_head", self.d_head.grads),
+                        **_prefixed("q_head", self.q_head.grads)}
         self.opt_d = adam(self.d_params, self.d_grads, lr=cfg.lr_d, betas=(cfg.beta1, 0.999), flat=self.d_flat)
         self.opt_g = adam(self.G.params, self.G.grads, lr=cfg.lr_g, betas=(cfg.beta1, 0.999), flat=self.g_flat)
         self.rng = np.random.default_rng(seed)  # latent samples and batch order, on the host
@@ -224,10 +215,7 @@ class InfoGAN:
         self.regularisers = regularisers.from_config(cfg)
 
     def modules(self):
-        out = {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
-        if self.q_trunk is not None:
-            out["q_trunk"] = self.q_trunk
-        return out
+        return {"G": self.G, "trunk": self.trunk, "d_head": self.d_head, "q_head": self.q_head}
 
     def train(self):
         for m in self.modules().values():
@@ -241,22 +229,10 @@ class InfoGAN:
         """Images from host latent vectors (n, latent_dim), on the active backend."""
         return self.G.forward(self.generate_input(latent))
 
-    def _heads_forward(self, x):
-        """D's logit (N, 1) and Q's output (N, q_dim) for images x (N, C, H, W)."""
-        h = self.trunk.forward(x)                                     # (N, fc)
-        hq = h if self.q_trunk is None else self.q_trunk.forward(x)   # (N, fc)
-        return self.d_head.forward(h), self.q_head.forward(hq)
-
-    def _heads_backward(self, dlogit, dq, need_param_grads=True, need_input_grad=True):
-        """dL/dx through both heads after _heads_forward. With one trunk both heads read its
-        output h, so dL/dh is the sum of what they send back; with Q's own trunk each trunk
-        takes its head's share and dL/dx is the sum of what the two trunks send back."""
-        if self.q_trunk is None:
-            dh = self.d_head.backward(dlogit, need_param_grads) + self.q_head.backward(dq, need_param_grads)
-            return self.trunk.backward(dh, need_param_grads, need_input_grad)
-        dx = self.trunk.backward(self.d_head.backward(dlogit, need_param_grads), need_param_grads, need_input_grad)
-        dxq = self.q_trunk.backward(self.q_head.backward(dq, need_param_grads), need_param_grads, need_input_grad)
-        return dx + dxq if need_input_grad else None
+    def _heads_backward(self, dlogit, dq, need_param_grads=True):
+        """Both heads read the trunk's output h, so dL/dh is the sum of what they send back."""
+        return (self.d_head.backward(dlogit, need_param_grads)
+                + self.q_head.backward(dq, need_param_grads))
 
     def lambda_cat_at(self, t):
         """The categorical term's weight after t updates: 0 during the first cat_warmup steps
@@ -285,11 +261,11 @@ class InfoGAN:
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
-        logit, q_out = self._heads_forward(fake)
-        loss_fake, dlogit = bce_with_logits(logit, 0.0)
-        info, dq, parts = info_loss(q_out, backend.asarray(cat), backend.asarray(cont), cfg,
+        h = self.trunk.forward(fake)
+        loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_d.t))
-        self._heads_backward(dlogit, dq, need_input_grad=False)      # no d(image) needed
+        self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
         loss_d = loss_real + loss_fake + info
         for r in self.regularisers:
             loss_d = loss_d + r.weight * extra[r.name]
@@ -302,12 +278,12 @@ class InfoGAN:
         cfg = self.cfg
         self.g_flat.zero_grad()
         fake = self.generate(latent)
-        logit, q_out = self._heads_forward(fake)
-        loss_gan, dlogit = bce_with_logits(logit, 1.0)                    # non-saturating
-        info, dq, parts = info_loss(q_out, backend.asarray(cat), backend.asarray(cont), cfg,
+        h = self.trunk.forward(fake)
+        loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
+        info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
-        dfake = self._heads_backward(dlogit, dq, need_param_grads=False)
+        dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
         self.G.backward(dfake)
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
@@ -372,11 +348,10 @@ class InfoGAN:
         """What Q reads from images (n, C, H, W) (host or device), evaluation mode, on the host:
         (arg-max category (n,), the means of the continuous codes (n, n_cont))."""
         cats, means = [np.zeros(0, np.int64)], [np.zeros((0, self.cfg.n_cont), np.float32)]
-        q_trunk = self.trunk if self.q_trunk is None else self.q_trunk
-        with evaluation(q_trunk, self.q_head):
+        with evaluation(self.trunk, self.q_head):
             for i in range(0, len(images), batch_size):
                 x = backend.asarray(images[i:i + batch_size], dtype=self.G.params["0.w"].dtype)
-                q = backend.to_numpy(self.q_head.forward(q_trunk.forward(x)))        # (b, q_dim)
+                q = backend.to_numpy(self.q_head.forward(self.trunk.forward(x)))     # (b, q_dim)
                 cats.append(q[:, :self.cfg.n_cat].argmax(axis=1))
                 means.append(q[:, self.cfg.n_cat:self.cfg.n_cat + self.cfg.n_cont])
         return np.concatenate(cats), np.concatenate(means)
