@@ -12,7 +12,10 @@ make it drop its latent before a full training is spent on it. Prints one line p
 step:pixel-std/latent-variety.
 """
 import argparse
+import runpy
 import sys
+from dataclasses import fields
+from pathlib import Path
 
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
 from tinygan.cli import config_overrides
@@ -23,10 +26,15 @@ from tinygan.punks import load_punks
 import numpy as np
 
 
+TRAINER = Path(__file__).resolve().parents[1] / "examples" / "train_cryptopunks.py"
+
+
 def punk_config(**changes):
-    """The training script's CryptoPunks model (its defaults), with changes."""
-    base = dict(img_channels=3, img_size=24, output="tanh", n_cont=4, cat_warmup=500, real_target=0.9)
-    return InfoGANConfig(**{**base, **changes}).validate()
+    """The model of examples/train_cryptopunks.py with its defaults (24x24 RGB), with changes."""
+    defaults = runpy.run_path(str(TRAINER), run_name="not_main")["DEFAULTS"]
+    model_fields = {f.name for f in fields(InfoGANConfig)}
+    base = {k: v for k, v in defaults.items() if k in model_fields}
+    return InfoGANConfig(**{**base, "img_channels": 3, "img_size": 24, "output": "tanh", **changes}).validate()
 
 
 def pixel_std_and_variety(model, latent):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygan.infogan import InfoGAN, InfoGANConfig
+from tinygan.infogan import InfoGAN, InfoGANConfig, sample_latent
 from tinygan.train import (OutputExists, TrainConfig, TrainingDiverged, load_model, read_checkpoint,
                            train)
 
@@ -343,7 +343,6 @@ def test_early_variety_sees_a_g_that_ignores_its_latent():
     rows = mod["early_variety"](cfg, images, steps=2, seed=0, every=1, batch_size=8)
     assert [r[0] for r in rows] == [0, 1, 2]
     assert all(s > 0 and v > 0 for _, s, v in rows)
-    from tinygan.infogan import sample_latent
     latent = sample_latent(cfg, 64, np.random.default_rng(1))[0]
     model = InfoGAN(cfg, seed=0)
     assert mod["pixel_std_and_variety"](model, latent)[1] > 1e-3
