@@ -28,6 +28,9 @@ from tinygan.train import read_checkpoint
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="src", required=True, help="run folder holding checkpoint.npz")
+    p.add_argument("--checkpoint", default="checkpoint.npz",
+                   help="which of SRC's checkpoints to continue (e.g. checkpoint_step003000.npz, kept by "
+                        "--keep-every)")
     p.add_argument("--out", required=True, help="new run folder (must not exist)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="InfoGANConfig fields to change, e.g. lr_g=2e-4 (none: a control that continues unchanged)")
@@ -36,7 +39,9 @@ def main():
     if out.exists():
         raise SystemExit(f"{out} exists; choose a new folder")
     changes = config_overrides(args.set)
-    arrays, meta = read_checkpoint(src / "checkpoint.npz")
+    if not (src / args.checkpoint).is_file():
+        raise SystemExit(f"{src / args.checkpoint} not found")
+    arrays, meta = read_checkpoint(src / args.checkpoint)
     cfg = InfoGANConfig.from_dict(dict(meta["config"], **changes))
     cfg.validate()
     meta["config"] = cfg.to_dict()
