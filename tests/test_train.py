@@ -293,6 +293,29 @@ def test_fork_run_continues_a_run_under_changed_settings(tmp_path, capsys):
     assert rows[:4] == a[:4] and rows[4]["loss_g"] != a[4]["loss_g"]    # the same past, a new weight
 
 
+def test_fork_run_continues_an_earlier_kept_checkpoint(tmp_path):
+    """--checkpoint checkpoint_step000004.npz forks from step 4 of a finished 8-step run: the
+    control continues exactly as the run itself did from there."""
+    fork = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "fork_run.py"), run_name="not_main")["main"]
+    cfg, x = tiny_cfg(), synthetic()
+    full = TrainConfig(steps=8, batch_size=8, sample_every=0, ckpt_every=4, keep_every=4)
+    train(cfg, full, x, tmp_path / "a", progress=False)
+    argv = sys.argv
+    try:
+        sys.argv = ["fork_run.py", "--from", str(tmp_path / "a"), "--out", str(tmp_path / "b"),
+                    "--checkpoint", "checkpoint_step000004.npz"]
+        fork()
+        sys.argv = ["fork_run.py", "--from", str(tmp_path / "a"), "--out", str(tmp_path / "c"),
+                    "--checkpoint", "checkpoint_step000005.npz"]
+        with pytest.raises(SystemExit, match="not found"):
+            fork()
+    finally:
+        sys.argv = argv
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    train(cfg, full, x, tmp_path / "b", resume=True, progress=False)
+    assert strip(metrics(tmp_path / "b")) == strip(metrics(tmp_path / "a"))
+
+
 def test_config_overrides_types_each_value_as_its_field():
     from tinygan.cli import config_overrides
     assert config_overrides(["lambda_cont=0.5", "n_cat=20", "fixed_std=false"]) == \

@@ -105,10 +105,6 @@ def training_parser(description, defaults):
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
                         "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
-    p.add_argument("--g-upsample", choices=("deconv", "resize"), default=d["g_upsample"],
-                   help="how G doubles its size, twice: a 4x4 stride-2 transposed convolution (deconv, the "
-                        "paper's tables) or each pixel copied to a 2x2 block and a 3x3 convolution (resize; "
-                        "docs/08-cryptopunks.md)")
     p.add_argument("--g-average", type=float, default=d["g_average"],
                    help="beta of a running average of G's weights, used for sampling and evaluation "
                         "(0: off; 0.99: about the last 100 steps; tinygan/average.py)")
@@ -145,7 +141,7 @@ def configs_from_args(args, fixed):
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
-        cat_warmup=args.cat_warmup, real_target=args.real_target, g_upsample=args.g_upsample,
+        cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,

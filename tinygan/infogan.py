@@ -18,7 +18,7 @@ import numpy as np
 
 from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
-                     Reshape, Sequential, Sigmoid, Tanh, Upsample, evaluation)
+                     Reshape, Sequential, Sigmoid, Tanh, evaluation)
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
@@ -53,8 +53,6 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    g_upsample: str = "deconv"   # G's two upsamplings: "deconv" (4x4 convT, the paper's) or "resize"
-                                 # (nearest-neighbour x2, then a 3x3 conv)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -62,7 +60,8 @@ class InfoGANConfig:
     REMOVED = {"noise_scale": 1.0, "cont_warmup": 0, "lambda_bal": 0.0, "lambda_ent": 0.0, "lambda_ms": 0.0,
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
-               "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False}
+               "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
+               "g_upsample": "deconv"}
 
     @classmethod
     def from_dict(cls, d):
@@ -107,8 +106,6 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
-        if self.g_upsample not in ("deconv", "resize", "resize_last"):
-            raise ValueError(f"g_upsample must be 'deconv' or 'resize', got {self.g_upsample!r}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -125,22 +122,14 @@ class InfoGANConfig:
         return asdict(self)
 
 
-def _upsample(cfg, c_in, c_out):
-    """(N, c_in, H, W) -> (N, c_out, 2H, 2W): the paper's 4x4 stride-2 transposed convolution,
-    or (g_upsample "resize") every pixel copied to a 2x2 block and a 3x3 convolution over it."""
-    if cfg.g_upsample == "resize" or (cfg.g_upsample == "resize_last" and c_out == cfg.img_channels):
-        return [Upsample(2), Conv2d(c_in, c_out, 3, stride=1, padding=1)]
-    return [ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
-
-
 def build_generator(cfg):
     S, W = cfg.img_size // 4, cfg.width
     return Sequential(
         Linear(cfg.latent_dim, cfg.fc), BatchNorm(cfg.fc), ReLU(),
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
         Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
-        *_upsample(cfg, 2 * W, W), BatchNorm(W), ReLU(),                         # (N, W, 2S, 2S)
-        *_upsample(cfg, W, cfg.img_channels),                                   # (N, C, 4S, 4S)
+        ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), ReLU(),  # (N, W, 2S, 2S)
+        ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
         Sigmoid() if cfg.output == "sigmoid" else Tanh())
 
 

@@ -19,7 +19,7 @@ from .fast import (batchnorm_backward, batchnorm_forward, conv2d_backward, conv2
                    conv_transpose2d_backward, conv_transpose2d_forward, leaky_relu_backward,
                    leaky_relu_forward, linear_backward, relu_backward, relu_forward, sigmoid_forward)
 from .ops import (linear_forward, reshape_backward, reshape_forward, sigmoid_backward,
-                  tanh_backward, tanh_forward, upsample_nearest_backward, upsample_nearest_forward)
+                  tanh_backward, tanh_forward)
 
 INIT_STD = 0.02  # DCGAN / InfoGAN initialisation: weights ~ N(0, 0.02^2), biases 0
 
@@ -296,26 +296,6 @@ class Reshape(Module):
 
     def __repr__(self):
         return f"Reshape{self.shape}"
-
-
-class Upsample(Module):
-    """Nearest-neighbour upsampling: (N, C, H, W) -> (N, C, fH, fW), each pixel an f x f block."""
-
-    def __init__(self, factor=2):
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x):
-        if x.ndim != 4:
-            raise self._shape_error("(N, C, H, W)", x)
-        y, self._cache = upsample_nearest_forward(x, self.factor)
-        return y
-
-    def backward(self, dy, need_param_grads=True, need_input_grad=True):
-        return upsample_nearest_backward(dy, self._take_cache())
-
-    def __repr__(self):
-        return f"Upsample({self.factor})"
 
 
 class Flatten(Module):

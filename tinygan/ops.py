@@ -122,25 +122,3 @@ def reshape_forward(x, shape):
 def reshape_backward(dy, cache):
     """Reshaping moves no values, so its adjoint is reshaping back: dx = dy.reshape(x.shape)."""
     return dy.reshape(cache.shape)
-
-
-# ----------------------------------------------------------------------------- nearest upsampling
-class UpsampleCache(NamedTuple):
-    factor: int
-
-
-def upsample_nearest_forward(x, factor=2):
-    """Each pixel copied into a factor x factor block:  (N, C, H, W) -> (N, C, fH, fW),
-    y[n, c, i, j] = x[n, c, i // f, j // f]."""
-    N, C, H, W = x.shape
-    f = factor
-    y = get_array_module(x).broadcast_to(x[:, :, :, None, :, None], (N, C, H, f, W, f))
-    return y.reshape(N, C, H * f, W * f), UpsampleCache(factor=f)   # (N, C, fH, fW), a copy
-
-
-def upsample_nearest_backward(dy, cache):
-    """x[n, c, a, b] is copied to the f*f outputs of its block and nowhere else, so
-    dL/dx[n, c, a, b] = sum over that block of dL/dy:  (N, C, fH, fW) -> (N, C, H, W)."""
-    N, C, OH, OW = dy.shape
-    f = cache.factor
-    return dy.reshape(N, C, OH // f, f, OW // f, f).sum(axis=(3, 5))
