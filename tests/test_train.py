@@ -311,6 +311,8 @@ def test_fork_run_continues_an_earlier_kept_checkpoint(tmp_path):
             fork()
     finally:
         sys.argv = argv
+    from tinygan.train import read_checkpoint
+    assert read_checkpoint(tmp_path / "b" / "checkpoint.npz")[1]["step"] == 4    # not the last one's 8
     strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
     train(cfg, full, x, tmp_path / "b", resume=True, progress=False)
     assert strip(metrics(tmp_path / "b")) == strip(metrics(tmp_path / "a"))
