@@ -28,6 +28,11 @@ def metrics(out):
     return [json.loads(line) for line in open(Path(out) / "metrics.jsonl")]
 
 
+def strip(rows):
+    """Metrics rows without their wall-clock times, which differ from run to run."""
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
 def test_smoke_run_writes_everything(tmp_path):
     out = tmp_path / "run"
     model = train(tiny_cfg(), TrainConfig(steps=6, batch_size=8, sample_every=3, ckpt_every=3),
@@ -51,7 +56,6 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
     train(cfg, TrainConfig(steps=4, batch_size=8, sample_every=0, ckpt_every=4), x, tmp_path / "b", progress=False)
     train(cfg, full, x, tmp_path / "b", resume=True, progress=False)
     a, b = metrics(tmp_path / "a"), metrics(tmp_path / "b")
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
     assert strip(a) == strip(b)
     assert len(b) == 8
 
@@ -281,7 +285,6 @@ def test_fork_run_continues_a_run_under_changed_settings(tmp_path, capsys):
         sys.argv = argv
     # the control fork continues exactly as the uninterrupted run
     train(cfg, full, x, tmp_path / "same", resume=True, progress=False)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
     assert strip(metrics(tmp_path / "same")) == strip(metrics(tmp_path / "a"))
     # the changed fork resumes only under its new settings, and then trains with them
     with pytest.raises(ValueError, match="lambda_cont"):
@@ -311,9 +314,7 @@ def test_fork_run_continues_an_earlier_kept_checkpoint(tmp_path):
             fork()
     finally:
         sys.argv = argv
-    from tinygan.train import read_checkpoint
     assert read_checkpoint(tmp_path / "b" / "checkpoint.npz")[1]["step"] == 4    # not the last one's 8
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
     train(cfg, full, x, tmp_path / "b", resume=True, progress=False)
     assert strip(metrics(tmp_path / "b")) == strip(metrics(tmp_path / "a"))
 
