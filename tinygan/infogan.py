@@ -20,6 +20,7 @@ from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
                      Reshape, Sequential, Sigmoid, Tanh, evaluation)
 from . import losses, regularisers
+from .spectral import SpectralConv2d, SpectralLinear
 from .losses import bce_with_logits
 from .fast import adam
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
@@ -53,6 +54,7 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
+    d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -81,6 +83,8 @@ class InfoGANConfig:
             raise ValueError(f"img_size must be a multiple of 4 and at least 8, got {self.img_size}")
         if self.output not in ("sigmoid", "tanh"):
             raise ValueError(f"output must be 'sigmoid' or 'tanh', got {self.output!r}")
+        if self.d_norm not in ("batch", "spectral"):
+            raise ValueError(f"d_norm must be 'batch' or 'spectral', got {self.d_norm!r}")
         if self.noise not in ("uniform", "normal"):
             raise ValueError(f"noise must be 'uniform' or 'normal', got {self.noise!r}")
         for name in ("img_channels", "n_cat", "width", "fc"):
@@ -135,6 +139,12 @@ def build_generator(cfg):
 
 def build_trunk(cfg):
     S, W = cfg.img_size // 4, cfg.width
+    if cfg.d_norm == "spectral":   # beyond the paper: every weight spectrally normalised, no BatchNorm
+        return Sequential(
+            SpectralConv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),  # (N, W, 2S, 2S)
+            SpectralConv2d(W, 2 * W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),            # (N, 2W, S, S)
+            Flatten(),                                                                          # (N, 2W*S*S)
+            SpectralLinear(2 * W * S * S, cfg.fc), LeakyReLU(cfg.slope))                        # (N, fc)
     return Sequential(
         Conv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),    # (N, W, 2S, 2S)
         Conv2d(W, 2 * W, 4, stride=2, padding=1), BatchNorm(2 * W), LeakyReLU(cfg.slope),  # (N, 2W, S, S)
@@ -143,7 +153,7 @@ def build_trunk(cfg):
 
 
 def build_d_head(cfg):
-    return Sequential(Linear(cfg.fc, 1))
+    return Sequential(SpectralLinear(cfg.fc, 1) if cfg.d_norm == "spectral" else Linear(cfg.fc, 1))
 
 
 def build_q_head(cfg):
