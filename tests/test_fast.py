@@ -248,3 +248,30 @@ def test_the_switch_runs_the_plain_conv(monkeypatch, rng):
     finally:
         backend.set_fast(True)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("into_grad", [False, True])
+def test_spectral_linear(rng, dtype, into_grad):
+    """The fast SpectralLinear (no w_bar made; one product for dw) against its plain form, the
+    op of tinygan/spectral.py and ops.linear_*; with and without writing dw into the gradient."""
+    x, w = rng.standard_normal((32, 300)).astype(dtype), rng.standard_normal((300, 7)).astype(dtype)
+    b, dy = rng.standard_normal(7).astype(dtype), rng.standard_normal((32, 7)).astype(dtype)
+    u = rng.standard_normal(7)
+    u = (u / np.linalg.norm(u)).astype(dtype)
+    y, cache = fast.spectral_linear_forward(x, w, b, u)
+    out = np.full((300, 7), np.nan, dtype) if into_grad else None
+    grads = fast.spectral_linear_backward(dy, cache, dw_out=out)
+    backend.set_fast(False)
+    try:
+        y_plain, cache_plain = fast.spectral_linear_forward(x, w, b, u)
+        plain = fast.spectral_linear_backward(dy, cache_plain)
+    finally:
+        backend.set_fast(True)
+    assert isinstance(cache, fast.SpectralLinearCache) and not isinstance(cache_plain, fast.SpectralLinearCache)
+    close(y, y_plain.astype(np.float64), dtype)
+    for a, p in zip(grads, plain):
+        close(a, p.astype(np.float64), dtype)
+    if into_grad:
+        assert grads[1] is out
+    assert fast.spectral_linear_backward(dy, cache, need_dw=False)[1:] == (None, None)

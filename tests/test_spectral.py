@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.layers import Conv2d, Linear
-from tinygan.spectral import (SpectralConv2d, SpectralLinear, power_iteration, spectral_normalise_backward,
-                              spectral_normalise_forward)
+from tinygan.layers import Conv2d, Linear, SpectralConv2d, SpectralLinear
+from tinygan.spectral import power_iteration, spectral_normalise_backward, spectral_normalise_forward
 from test_layers import check_layer
 
 TOL = 1e-6

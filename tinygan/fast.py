@@ -18,6 +18,7 @@ What makes a NumPy op slow on a 2-core CPU, and what is done about it:
 - NumPy's `where` and bool operands take slow casting paths: max(x, slope x) and copyto.
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from .threads import BLOCK, blocked, parallel_for
 from . import batchnorm as plain_bn
 from . import conv as plain_conv
 from . import ops as plain_ops
+from . import spectral as plain_spectral
 from .conv import Conv2dCache, ConvTranspose2dCache, conv_output_size, conv_transpose_output_size
 from . import optim as plain_optim
 
@@ -69,6 +71,56 @@ def linear_backward(dy, cache, need_dw=True, need_dx=True, dw_out=None):
     xp = get_array_module(dy)
     dx = dy @ cache.w.T if need_dx else None
     return dx, xp.matmul(cache.x.T, dy, out=dw_out), dy.sum(axis=0)
+
+
+class SpectralLinearCache(NamedTuple):
+    x: object       # (N, D) input
+    w: object       # (D, M) the weight before normalising
+    y0: object      # (N, M) x @ w
+    u: object       # (M,) the unit vector of the forward
+    v: object       # (D,) w u / sigma
+    sigma: object   # ||w u||, a 0-d array
+
+
+def spectral_linear_forward(x, w, b, u):
+    """Equals ops.linear_forward(x, w_bar, b), w_bar the transpose of
+    spectral.spectral_normalise_forward(w.T, u)'s output (SpectralLinear's plain form), without
+    making w_bar: y = (x @ w) / sigma + b, sigma = ||w u||."""
+    if not backend.fast_enabled():
+        a_bar, sn = plain_spectral.spectral_normalise_forward(w.T, u)
+        y, cache = plain_ops.linear_forward(x, a_bar.T, b)
+        return y, (cache, sn)
+    xp = get_array_module(x)
+    t = w @ u                                                     # (D,)
+    sigma = xp.sqrt((t * t).sum())
+    y0 = x @ w                                                    # (N, M)
+    y = y0 / sigma
+    y += b
+    return y, SpectralLinearCache(x=x, w=w, y0=y0, u=u, v=t / sigma, sigma=sigma)
+
+
+def spectral_linear_backward(dy, cache, need_dw=True, need_dx=True, dw_out=None):
+    """Equals the plain form: ops.linear_backward for w_bar, then spectral_normalise_backward.
+    With G = x.T @ dy (dL/dw_bar) and <G, w_bar> = sum(dy * y0) / sigma, the plain
+        dw = (G - <G, w_bar> v u^T) / sigma = x.T @ (dy / sigma) - k v u^T,   k = sum(dy * y0) / sigma^2,
+    is one product of the inputs with v appended as a row and the scaled dy with -k u
+    appended: [x; v].T @ [dy / sigma; -k u]. No (D, M) pass besides the product itself; dw_out
+    (the layer's gradient, right after zero_grad) receives it."""
+    if not backend.fast_enabled():
+        cache, sn = cache
+        dx, dw_bar, db = plain_ops.linear_backward(dy, cache, need_dw, need_dx)
+        dw = plain_spectral.spectral_normalise_backward(dw_bar.T, sn).T if need_dw else None
+        return dx, dw, db
+    xp = get_array_module(dy)
+    dys = dy / cache.sigma                                        # (N, M)
+    dx = dys @ cache.w.T if need_dx else None
+    if not need_dw:
+        return dx, None, None
+    k = (dy * cache.y0).sum() / (cache.sigma * cache.sigma)
+    xa = xp.concatenate([cache.x, cache.v[None, :].astype(cache.x.dtype)])          # (N + 1, D)
+    da = xp.concatenate([dys, (-k * cache.u)[None, :].astype(dys.dtype)])          # (N + 1, M)
+    dw = xp.matmul(xa.T, da, out=dw_out) if dw_out is not None else xa.T @ da
+    return dx, dw, dy.sum(axis=0)
 
 
 # ----------------------------------------------------------------------------- activations

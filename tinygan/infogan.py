@@ -18,9 +18,8 @@ import numpy as np
 
 from . import backend
 from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, LeakyReLU, Linear, ReLU,
-                     Reshape, Sequential, Sigmoid, Tanh, evaluation)
+                     Reshape, Sequential, Sigmoid, SpectralConv2d, SpectralLinear, Tanh, evaluation)
 from . import losses, regularisers
-from .spectral import SpectralConv2d, SpectralLinear
 from .losses import bce_with_logits
 from .fast import adam
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state

@@ -17,9 +17,11 @@ from . import backend
 # conv.py and batchnorm.py and run them instead when backend.set_fast(False)
 from .fast import (batchnorm_backward, batchnorm_forward, conv2d_backward, conv2d_forward,
                    conv_transpose2d_backward, conv_transpose2d_forward, leaky_relu_backward,
-                   leaky_relu_forward, linear_backward, relu_backward, relu_forward, sigmoid_forward)
+                   leaky_relu_forward, linear_backward, relu_backward, relu_forward, sigmoid_forward,
+                   spectral_linear_backward, spectral_linear_forward)
 from .ops import (linear_forward, reshape_backward, reshape_forward, sigmoid_backward,
                   tanh_backward, tanh_forward)
+from .spectral import power_iteration, spectral_normalise_backward, spectral_normalise_forward
 
 INIT_STD = 0.02  # DCGAN / InfoGAN initialisation: weights ~ N(0, 0.02^2), biases 0
 
@@ -232,6 +234,74 @@ class BatchNorm(Module):
 
     def __repr__(self):
         return f"BatchNorm({self.num_features})"
+
+
+def _unit_vector(n, rng):
+    """A random unit vector (n,) drawn on the host, on the active backend."""
+    rng = backend.rng() if rng is None else rng
+    u = rng.standard_normal(n)
+    return backend.asarray(u / (u ** 2).sum() ** 0.5, dtype=backend.default_dtype())
+
+
+class SpectralLinear(Linear):
+    """y = x @ w_bar + b with w_bar = w / sigma(w), sigma(w) = ||w u|| (tinygan/spectral.py:
+    A = w.T (out, in), u (out,)). Beyond the papers; each training forward first moves the
+    buffer u one power-iteration step, evaluation leaves it. Runs the fast form of fast.py."""
+
+    def __init__(self, in_features, out_features, rng=None):
+        super().__init__(in_features, out_features, rng)
+        self.buffers = {"u": _unit_vector(out_features, rng)}
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise self._shape_error(f"(N, {self.in_features})", x)
+        w, u = self.params["w"], self.buffers["u"]
+        if self.training:
+            u[...] = power_iteration(w.T, u)
+        y, self._cache = spectral_linear_forward(x, w, self.params["b"], u.copy())
+        return y
+
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        dw_out = self.grads["w"] if self._fresh and need_param_grads else None
+        dx, dw, db = spectral_linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad, dw_out)
+        if need_param_grads:
+            self._accumulate(w=dw, b=db)
+        return dx
+
+    def __repr__(self):
+        return f"SpectralLinear({self.in_features}, {self.out_features})"
+
+
+class SpectralConv2d(Conv2d):
+    """Conv2d with the weight w_bar = w / sigma(w), A = w as (C_out, C_in*KH*KW), u (C_out,)
+    (tinygan/spectral.py): the norm of this matrix, as in Miyato et al., not of the
+    convolution as an operator on images (which is at most KH*KW / stride^2 times larger)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, rng)
+        self.buffers = {"u": _unit_vector(out_channels, rng)}
+
+    def forward(self, x):
+        self._check(x)
+        w, u = self.params["w"], self.buffers["u"]
+        a = w.reshape(w.shape[0], -1)                                     # (C_out, C_in*KH*KW)
+        if self.training:
+            u[...] = power_iteration(a, u)
+        a_bar, sn = spectral_normalise_forward(a, u.copy())
+        y, cache = conv2d_forward(x, a_bar.reshape(w.shape), self.params["b"], self.stride, self.padding)
+        self._cache = (cache, sn)
+        return y
+
+    def backward(self, dy, need_param_grads=True, need_input_grad=True):
+        cache, sn = self._take_cache()
+        dx, dw_bar, db = conv2d_backward(dy, cache, need_param_grads, need_input_grad)
+        if need_param_grads:
+            F = dw_bar.shape[0]
+            self._accumulate(w=spectral_normalise_backward(dw_bar.reshape(F, -1), sn).reshape(dw_bar.shape), b=db)
+        return dx
+
+    def __repr__(self):
+        return super().__repr__().replace("Conv2d", "SpectralConv2d", 1)
 
 
 class _Activation(Module):
