@@ -7,6 +7,7 @@ import pytest
 from tinygan import backend, conv, fast
 from tinygan.batchnorm import batchnorm_backward, batchnorm_forward
 from tinygan.losses import bce_with_logits, gaussian_nll, softmax_cross_entropy
+from tinygan.spectral import spectral_normalise_backward, spectral_normalise_forward
 from tinygan.ops import (leaky_relu_backward, leaky_relu_forward, linear_backward, linear_forward,
                          sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
 
@@ -37,6 +38,16 @@ def both(cp, fwd, bwd, rng, *inputs):
 def test_linear(cupy_backend, rng):
     both(cupy_backend, linear_forward, linear_backward, rng, rng.standard_normal((64, 300)),
          rng.standard_normal((300, 50)), rng.standard_normal(50))
+
+
+def test_spectral(cupy_backend, rng):
+    """The op of tinygan/spectral.py, and SpectralLinear's fast form (which runs on CuPy too)."""
+    u = rng.standard_normal(50)
+    u /= np.linalg.norm(u)
+    both(cupy_backend, spectral_normalise_forward, spectral_normalise_backward, rng,
+         rng.standard_normal((50, 300)), u)
+    both(cupy_backend, fast.spectral_linear_forward, fast.spectral_linear_backward, rng,
+         rng.standard_normal((64, 300)), rng.standard_normal((300, 50)), rng.standard_normal(50), u)
 
 
 @pytest.mark.parametrize("form", [conv, fast], ids=["plain", "fast"])
@@ -86,12 +97,13 @@ def test_losses(cupy_backend, rng):
         close(a, b)
 
 
-def test_training_step_matches_numpy(cupy_backend, rng):
+@pytest.mark.parametrize("d_norm", ["batch", "spectral"])
+def test_training_step_matches_numpy(cupy_backend, rng, d_norm):
     """One whole InfoGAN step with the MNIST default's consistency term on (its restyling
-    on the device): the same losses on CuPy as on NumPy,
+    on the device), and with D spectrally normalised: the same losses on CuPy as on NumPy,
     float32 both, from the same initial weights, latents and restyled images."""
     from tinygan.infogan import InfoGAN, InfoGANConfig
-    cfg = dict(img_size=8, n_noise=3, n_cat=3, width=4, fc=16, lambda_aug=1.0)
+    cfg = dict(img_size=8, n_noise=3, n_cat=3, width=4, fc=16, lambda_aug=1.0, d_norm=d_norm)
     real = rng.random((8, 1, 8, 8)).astype(np.float32)
     on_cpu = InfoGAN(InfoGANConfig(**cfg), seed=0).step(real)
     backend.set_backend("cupy")

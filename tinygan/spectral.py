@@ -47,9 +47,8 @@ def spectral_normalise_forward(a, u):
 
 def spectral_normalise_backward(da_bar, cache):
     """dL/da from dL/da_bar (R, C):  (da_bar - <da_bar, a_bar> u v^T) / sigma."""
-    xp = get_array_module(da_bar)
     along = (da_bar * cache.a_bar).sum()
-    return (da_bar - along * xp.outer(cache.u, cache.v)) / cache.sigma
+    return (da_bar - along * (cache.u[:, None] * cache.v[None, :])) / cache.sigma   # u v^T (R, C)
 
 
 def power_iteration(a, u, eps=1e-12):
