@@ -8,7 +8,9 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     trunk: 4x4 conv 64 s2, lReLU; 4x4 conv 128 s2, BN, lReLU; FC 1024, BN, lReLU
     D:     FC 1                                       (a logit)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
-The 64 and 128 are width and 2 * width.
+The 64 and 128 are width and 2 * width. Beyond the paper, d_norm "spectral" builds the trunk
+and the D head without BatchNorm, each weight divided by its largest singular value
+(tinygan/spectral.py; the CryptoPunks script's default; docs/06-infogan.md).
 """
 import contextlib
 import math
