@@ -52,7 +52,11 @@ def check(seq, analytic, loss, where):
 @pytest.mark.parametrize("fixed_std,output,real_target", [(True, "sigmoid", 1.0), (False, "tanh", 1.0),
                                                           (True, "sigmoid", 0.9)])
 def test_d_loss_gradients(float64_layers, rng, fixed_std, output, real_target):
-    model = tiny_model(fixed_std=fixed_std, output=output, real_target=real_target)
+    check_d_loss(tiny_model(fixed_std=fixed_std, output=output, real_target=real_target), rng)
+
+
+def check_d_loss(model, rng):
+    """L_D's gradient for every parameter of the trunk and both heads."""
     real = rng.random((5, 1, 8, 8))
     latent, cat, cont = sample_latent(model.cfg, 5, rng)
     latent = latent.astype(np.float64)
@@ -182,14 +186,7 @@ def test_spectral_d_loss_and_g_loss_gradients(float64_layers, rng):
     model = tiny_model(d_norm="spectral")
     assert "u" in model.trunk.layers[0].buffers and not any("gamma" in k for k in model.trunk.params)
     model.trunk.eval(), model.d_head.eval()
-    real = rng.random((5, 1, 8, 8))
-    latent, cat, cont = sample_latent(model.cfg, 5, rng)
-    latent = latent.astype(np.float64)
-    model.d_loss_and_grads(real, latent, cat, cont)
-    analytic = {name: {k: g.copy() for k, g in m.grads.items()}
-                for name, m in model.modules().items() if name != "G"}
-    for name, grads in analytic.items():
-        check(model.modules()[name], grads, lambda: model.d_loss_and_grads(real, latent, cat, cont)["loss_d"], name)
+    check_d_loss(model, rng)
     check_g_loss(model, rng)
 
 

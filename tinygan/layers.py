@@ -109,15 +109,20 @@ class Linear(Module):
         self.params = {"w": _normal((in_features, out_features), rng), "b": _full((out_features,), 0.0)}
         self._init_grads()
 
-    def forward(self, x):
+    backward_fn = staticmethod(linear_backward)   # SpectralLinear runs its own with the same signature
+
+    def _check(self, x):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise self._shape_error(f"(N, {self.in_features})", x)
+
+    def forward(self, x):
+        self._check(x)
         y, self._cache = linear_forward(x, self.params["w"], self.params["b"])
         return y
 
     def backward(self, dy, need_param_grads=True, need_input_grad=True):
         dw_out = self.grads["w"] if self._fresh and need_param_grads else None  # product straight into grads
-        dx, dw, db = linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad, dw_out)
+        dx, dw, db = self.backward_fn(dy, self._take_cache(), need_param_grads, need_input_grad, dw_out)
         if need_param_grads:
             self._accumulate(w=dw, b=db)
         return dx
@@ -252,21 +257,15 @@ class SpectralLinear(Linear):
         super().__init__(in_features, out_features, rng)
         self.buffers = {"u": _unit_vector(out_features, rng)}
 
-    def forward(self, x):
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise self._shape_error(f"(N, {self.in_features})", x)
-        w, u = self.params["w"], self.buffers["u"]
-        if self.training:
-            u[...] = power_iteration(w.T, u)
-        y, self._cache = spectral_linear_forward(x, w, self.params["b"], u.copy())
-        return y
+    backward_fn = staticmethod(spectral_linear_backward)   # Linear.backward calls it
 
-    def backward(self, dy, need_param_grads=True, need_input_grad=True):
-        dw_out = self.grads["w"] if self._fresh and need_param_grads else None
-        dx, dw, db = spectral_linear_backward(dy, self._take_cache(), need_param_grads, need_input_grad, dw_out)
-        if need_param_grads:
-            self._accumulate(w=dw, b=db)
-        return dx
+    def forward(self, x):
+        self._check(x)
+        w = self.params["w"]
+        if self.training:   # a new array, not written in place: the cache keeps the u it used
+            self.buffers["u"] = power_iteration(w.T, self.buffers["u"])
+        y, self._cache = spectral_linear_forward(x, w, self.params["b"], self.buffers["u"])
+        return y
 
     def __repr__(self):
         return f"SpectralLinear({self.in_features}, {self.out_features})"
@@ -283,11 +282,11 @@ class SpectralConv2d(Conv2d):
 
     def forward(self, x):
         self._check(x)
-        w, u = self.params["w"], self.buffers["u"]
+        w = self.params["w"]
         a = w.reshape(w.shape[0], -1)                                     # (C_out, C_in*KH*KW)
-        if self.training:
-            u[...] = power_iteration(a, u)
-        a_bar, sn = spectral_normalise_forward(a, u.copy())
+        if self.training:   # a new array, not written in place: the cache keeps the u it used
+            self.buffers["u"] = power_iteration(a, self.buffers["u"])
+        a_bar, sn = spectral_normalise_forward(a, self.buffers["u"])
         y, cache = conv2d_forward(x, a_bar.reshape(w.shape), self.params["b"], self.stride, self.padding)
         self._cache = (cache, sn)
         return y
