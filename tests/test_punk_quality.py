@@ -269,6 +269,19 @@ def test_variety_script(punk_data, tmp_path, capsys):
         script["main"]([str(tmp_path / "nothing")])
 
 
+def test_palette_steps_script(punk_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "palette_steps.py"), run_name="not_main")
+    assert script["main"]([str(out), str(out / "checkpoint.npz"), "--data-dir", str(punk_data), "--n", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    a, b = (list(map(float, line.split()[1:])) for line in lines[1:3])
+    assert len(a) == 4 and a == b and all(0 <= v <= 1 for v in a)          # the folder and its checkpoint agree
+    with pytest.raises(SystemExit):
+        script["main"]([str(tmp_path / "nothing"), "--data-dir", str(punk_data)])
+    assert "no checkpoint" in capsys.readouterr().err
+
+
 def test_snapped_coverage_script(punk_data, tmp_path, capsys):
     out = tmp_path / "run"
     tiny_punk_run(punk_data, out, 2)
