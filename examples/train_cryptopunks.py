@@ -44,11 +44,11 @@ import numpy as np
 # two of them. From step 5000 on G's learning rate is 2e-4 instead of 1e-3 (D's stays at 2e-4):
 # against the same step-5000 models trained on unchanged, this lowered the Fréchet distance on
 # seeds 0, 1 and 2. D's trunk and head are spectrally normalised, without BatchNorm: on seeds
-# 0 and 1 this cut the Fréchet distance from 31.6 and 22.9 to 7.9 and 7.5 and raised the
-# palette, the coverage and the edge fraction's match with the real punks (--d-norm batch is
-# Table II's D). With it, 10000 steps instead of 7000 lowered the Fréchet distance and the
-# edge fraction and raised the palette and the coverage on seeds 0 and 1 (docs/08-cryptopunks.md,
-# "What moved the numbers"; about 50 minutes on a 2-core CPU).
+# 0, 1 and 2 this cut the Fréchet distance from 31.6, 22.9 and 25.0 to 7.9, 7.5 and 7.2 and
+# raised the palette, the coverage and the edge fraction's match with the real punks
+# (--d-norm batch is Table II's D). With it, 10000 steps instead of 7000 lowered the Fréchet
+# distance and the edge fraction and raised the palette on seeds 0, 1 and 2
+# (docs/08-cryptopunks.md, "What moved the numbers"; about 50 minutes on a 2-core CPU).
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 10000, "batch_size": 128, "g_average": 0.99,
             "cat_warmup": 500, "real_target": 0.9, "lr_g_late_from": 5000, "lr_g_late": 2e-4,
             "d_norm": "spectral"}
