@@ -12,11 +12,12 @@ with its own weights. The palette is the real punks' on the first run's backgrou
 """
 import argparse
 import sys
-from pathlib import Path
 
+from tinygan.cli import positive_int
 from tinygan.data import DataError
 from tinygan.figures import render
 from tinygan.infogan import sample_latent
+from tinygan.io import run_checkpoint
 from tinygan.pixels import to_uint8
 from tinygan.punk_quality import edge_fraction, palette, palette_fidelity, run_data
 from tinygan.punks import load_punks
@@ -29,17 +30,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run folders (their checkpoint.npz) or checkpoint files")
     p.add_argument("--data-dir", required=True, help="CryptoPunks folder (punks.png): the real punks' palette")
-    p.add_argument("--n", type=int, default=2000, help="generated punks per checkpoint")
+    p.add_argument("--n", type=positive_int, default=2000, help="generated punks per checkpoint")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (the same for every checkpoint)")
     args = p.parse_args(argv)
-    if args.n < 1:
-        p.error("--n must be at least 1")
-    ckpts = []
-    for run in args.runs:
-        path = Path(run)
-        ckpts.append(path / "checkpoint.npz" if path.is_dir() else path)
-        if not ckpts[-1].is_file():
-            p.error(f"no checkpoint at {ckpts[-1]}")
+    ckpts = [run_checkpoint(run) for run in args.runs]
+    for ckpt in ckpts:
+        if not ckpt.is_file():
+            p.error(f"no checkpoint at {ckpt}")
     colours = None
     print(f"{'checkpoint':50s} {'palette':>8s} {'(own)':>8s} {'edges':>7s} {'(own)':>7s}")
     for ckpt in ckpts:

@@ -11,8 +11,8 @@ checkpoint file may be named instead.
 """
 import argparse
 import sys
-from pathlib import Path
 
+from tinygan.io import run_checkpoint
 from tinygan.pixels import to_uint8
 from tinygan.punk_quality import latent_variety, real_variety, run_data
 from tinygan.punks import load_punks
@@ -29,8 +29,7 @@ def main(argv=None):
     print(f"{'run':40s} {'noise':>7s} {'category':>9s} {'codes':>7s} {'all':>7s}")
     first = None
     for run in args.runs:
-        path = Path(run)
-        ckpt = path / "checkpoint.npz" if path.is_dir() else path
+        ckpt = run_checkpoint(run)
         if not ckpt.is_file():
             sys.exit(f"error: no checkpoint at {ckpt}")
         model, _ = load_model(ckpt)

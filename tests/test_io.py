@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygan.io import (PathError, atomic_save_npz, atomic_write, check_data_dir, check_in_file, check_out_dir,
-                        sha256, verified_download, write_json, writable_dir)
+                        run_checkpoint, sha256, verified_download, write_json, writable_dir)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -72,6 +72,12 @@ def test_path_checks(tmp_path):
     assert not (tmp_path / "new").exists()                                          # nothing created
     assert check_data_dir(tmp_path / "to-download-into") == tmp_path / "to-download-into"
     assert writable_dir([f, None, tmp_path / "cache"]) == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+
+
+def test_run_checkpoint_reads_a_folder_as_its_checkpoint(tmp_path):
+    assert run_checkpoint(tmp_path) == tmp_path / "checkpoint.npz"
+    assert run_checkpoint(tmp_path / "step.npz") == tmp_path / "step.npz"
+    assert run_checkpoint(str(tmp_path / "missing")) == tmp_path / "missing"       # a path, not checked
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")

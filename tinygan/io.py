@@ -143,6 +143,13 @@ def check_out_dir(path, what="--out"):
     return p
 
 
+def run_checkpoint(run):
+    """A run folder means its checkpoint.npz; any other path is the checkpoint itself (not
+    checked here: check_in_file does that)."""
+    path = Path(run)
+    return path / "checkpoint.npz" if path.is_dir() else path
+
+
 def check_in_file(path, what="--checkpoint"):
     """An input file that must exist and be readable."""
     p = Path(path)

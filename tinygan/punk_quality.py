@@ -30,7 +30,7 @@ from .data import DataError, cache_dir
 from .evaluate import frechet_distance, gaussian_stats, nearest_distances
 from .figures import render
 from .infogan import sample_latent
-from .io import check_in_file, load_keyed, save_keyed
+from .io import check_in_file, load_keyed, run_checkpoint, save_keyed
 from .pixels import to_model, to_uint8, to_unit
 from .punks import DEFAULT_BACKGROUND, find_or_download, holdout_split, load_attributes, load_punks
 from .train import load_model
@@ -190,9 +190,7 @@ def open_run(run, data_dir):
     """A run folder (its checkpoint.npz) or a checkpoint file -> (checkpoint path, model, the
     labelled punks of labelled_punks on the run's background and hold-out). Raises PathError,
     DataError or ValueError with a message for the user."""
-    path = Path(run)
-    ckpt = path / "checkpoint.npz" if path.is_dir() else path
-    check_in_file(ckpt, "checkpoint")
+    ckpt = check_in_file(run_checkpoint(run), "checkpoint")
     model, _ = load_model(ckpt)
     background, holdout = run_data(ckpt.parent)
     return ckpt, model, labelled_punks(data_dir, None, model.cfg.img_size, background, holdout)
