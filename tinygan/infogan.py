@@ -56,6 +56,7 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
+    gan_loss: str = "bce"        # "bce" (the paper's cross-entropy) or "hinge" (D's hinge, G's -D; docs/04-losses.md)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -86,6 +87,11 @@ class InfoGANConfig:
             raise ValueError(f"output must be 'sigmoid' or 'tanh', got {self.output!r}")
         if self.d_norm not in ("batch", "spectral"):
             raise ValueError(f"d_norm must be 'batch' or 'spectral', got {self.d_norm!r}")
+        if self.gan_loss not in ("bce", "hinge"):
+            raise ValueError(f"gan_loss must be 'bce' or 'hinge', got {self.gan_loss!r}")
+        if self.gan_loss == "hinge" and self.real_target != 1:
+            raise ValueError("real_target (label smoothing) is a target of the cross-entropy loss: with "
+                             f"gan_loss 'hinge' it must be 1, got {self.real_target}")
         if self.noise not in ("uniform", "normal"):
             raise ValueError(f"noise must be 'uniform' or 'normal', got {self.noise!r}")
         for name in ("img_channels", "n_cat", "width", "fc"):
@@ -268,13 +274,19 @@ class InfoGAN:
         # (beyond the paper, a real_target below 1 in place of the 1 is one-sided label
         # smoothing: D is never pushed to be surer than that; docs/06-infogan.md)
         h = self.trunk.forward(real)                                  # (N, fc)
-        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
+        if cfg.gan_loss == "hinge":                                   # max(0, 1 - D(x))
+            loss_real, dlogit = losses.hinge(self.d_head.forward(h), +1)
+        else:
+            loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
-        loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
+        if cfg.gan_loss == "hinge":                                   # max(0, 1 + D(G(z, c)))
+            loss_fake, dlogit = losses.hinge(self.d_head.forward(h), -1)
+        else:
+            loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_d.t))
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
@@ -291,7 +303,10 @@ class InfoGAN:
         self.g_flat.zero_grad()
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
-        loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
+        if cfg.gan_loss == "hinge":                                   # -D(G(z, c))
+            loss_gan, dlogit = losses.negated_mean(self.d_head.forward(h))
+        else:
+            loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
