@@ -209,6 +209,19 @@ def test_hinge_d_loss_and_g_loss_gradients(float64_layers, rng):
     assert abs(model.g_loss_and_grads(latent, cat, cont)["g_gan"] + np.mean(z_fake)) < 1e-12
 
 
+def test_spectral_q_head_gradients(float64_layers, rng):
+    """q_norm "spectral": Q's head is SpectralLinear, leaky ReLU, SpectralLinear, no BatchNorm;
+    L_D's and L_G's gradients through it (u held in evaluation mode)."""
+    model = tiny_model(d_norm="spectral", q_norm="spectral")
+    assert [type(m).__name__ for m in model.q_head.layers] == ["SpectralLinear", "LeakyReLU", "SpectralLinear"]
+    for m in (model.trunk, model.d_head, model.q_head):
+        m.eval()
+    check_d_loss(model, rng)
+    check_g_loss(model, rng)
+    with pytest.raises(ValueError, match="q_norm"):
+        tiny_cfg(q_norm="layer").validate()
+
+
 def test_hinge_refuses_label_smoothing():
     tiny_cfg(gan_loss="hinge").validate()
     with pytest.raises(ValueError, match="real_target"):

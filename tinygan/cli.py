@@ -114,6 +114,10 @@ def training_parser(description, defaults):
     p.add_argument("--d-norm", choices=["batch", "spectral"], default=d["d_norm"],
                    help="D's trunk: batch (Table II's BatchNorm layers) or spectral (no BatchNorm, every D "
                         "weight divided by its largest singular value; tinygan/spectral.py)")
+    p.add_argument("--q-norm", choices=["batch", "spectral"], default=d["q_norm"],
+                   help="Q's head: batch (FC, BatchNorm, leaky ReLU, FC, the paper's) or spectral (no BatchNorm, "
+                        "both weights divided by their largest singular value, so Q cannot amplify small changes "
+                        "of the image)")
     p.add_argument("--gan-loss", choices=["bce", "hinge"], default=d["gan_loss"],
                    help="D's and G's adversarial loss: bce (the paper's cross-entropy; G's non-saturating form) "
                         "or hinge (D: max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G: -D(G(z)); needs --real-target 1)")
@@ -150,7 +154,7 @@ def configs_from_args(args, fixed):
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
-        gan_loss=args.gan_loss, **fixed)
+        q_norm=args.q_norm, gan_loss=args.gan_loss, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)
