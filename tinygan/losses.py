@@ -35,7 +35,7 @@ def hinge(logits, sign):
     sign +1 for real images, -1 for fakes.
 
     l(z) = max(0, 1 - s z)
-    dl/dz = -s where 1 - s z > 0, else 0   (at the kink, 1 - s z = 0, the right-hand value 0).
+    dl/dz = -s where 1 - s z > 0, else 0   (at the kink, 1 - s z = 0, the flat side's 0).
     D is pushed only until s z reaches 1: a margin, not a certainty.
     logits (N, ...)  ->  (loss, dlogits (N, ...)).
     """
