@@ -190,25 +190,6 @@ def test_spectral_d_loss_and_g_loss_gradients(float64_layers, rng):
     check_g_loss(model, rng)
 
 
-def test_hinge_d_loss_and_g_loss_gradients(float64_layers, rng):
-    """gan_loss "hinge" with the spectral D: L_D = mean max(0, 1 - D(x)) + mean max(0, 1 + D(G(z)))
-    + info, L_G = -mean D(G(z)) + info, every parameter against finite differences, and the
-    loss terms against the formulas written out from D's logits."""
-    model = tiny_model(d_norm="spectral", gan_loss="hinge")
-    model.trunk.eval(), model.d_head.eval()
-    check_d_loss(model, rng)
-    check_g_loss(model, rng)
-    real = rng.random((5, 1, 8, 8))
-    latent, cat, cont = sample_latent(model.cfg, 5, rng)
-    latent = latent.astype(np.float64)
-    out = model.d_loss_and_grads(real, latent, cat, cont)
-    z_real = model.d_head.forward(model.trunk.forward(real))
-    z_fake = model.d_head.forward(model.trunk.forward(model.generate(latent)))
-    assert abs(out["d_real"] - np.mean(np.maximum(0, 1 - z_real))) < 1e-12
-    assert abs(out["d_fake"] - np.mean(np.maximum(0, 1 + z_fake))) < 1e-12
-    assert abs(model.g_loss_and_grads(latent, cat, cont)["g_gan"] + np.mean(z_fake)) < 1e-12
-
-
 def test_spectral_q_head_gradients(float64_layers, rng):
     """q_norm "spectral": Q's head is SpectralLinear, leaky ReLU, SpectralLinear, no BatchNorm;
     L_D's and L_G's gradients through it (u held in evaluation mode)."""
@@ -220,14 +201,6 @@ def test_spectral_q_head_gradients(float64_layers, rng):
     check_g_loss(model, rng)
     with pytest.raises(ValueError, match="q_norm"):
         tiny_cfg(q_norm="layer").validate()
-
-
-def test_hinge_refuses_label_smoothing():
-    tiny_cfg(gan_loss="hinge").validate()
-    with pytest.raises(ValueError, match="real_target"):
-        tiny_cfg(gan_loss="hinge", real_target=0.9).validate()
-    with pytest.raises(ValueError, match="gan_loss"):
-        tiny_cfg(gan_loss="wasserstein").validate()
 
 
 def test_g_step_leaves_d_grads_alone(float64_layers, rng):
@@ -278,6 +251,8 @@ def test_config_validation():
         InfoGANConfig.from_dict({"mbstd_group": 4})
     with pytest.raises(ValueError, match="no longer has.*palette_snap"):
         InfoGANConfig.from_dict({"palette_snap": True})
+    with pytest.raises(ValueError, match="no longer has.*gan_loss"):
+        InfoGANConfig.from_dict({"gan_loss": "hinge"})
 
 
 def test_info_loss_weights_and_zero_continuous_weight(rng):

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.losses import (bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, hinge, negated_mean,
-                            softmax_cross_entropy)
+from tinygan.losses import bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, softmax_cross_entropy
 
 TOL = 1e-6
 
@@ -82,36 +81,3 @@ def test_gaussian_nll_fixed_std(rng, std):
         assert math.isclose(loss, 0.5 * np.sum((x - mu) ** 2) / 4 + 3 * 0.5 * np.log(2 * np.pi), rel_tol=1e-12)
     assert rel_error(dx, numeric_grad(lambda v: gaussian_nll_fixed_std(v, mu, std)[0], x)) < TOL
     assert rel_error(dmu, numeric_grad(lambda v: gaussian_nll_fixed_std(x, v, std)[0], mu)) < TOL
-
-
-@pytest.mark.parametrize("sign", [1, -1])
-def test_hinge_value_and_grad(rng, sign):
-    # logits kept away from the kink at s z = 1, where the loss has no derivative
-    z = rng.standard_normal((8, 1)) * 2
-    z[np.abs(1 - sign * z) < 0.05] += 0.2
-    loss, dz = hinge(z, sign)
-    assert math.isclose(loss, np.mean(np.maximum(0, 1 - sign * z)), rel_tol=1e-12)
-    assert rel_error(dz, numeric_grad(lambda v: hinge(v, sign)[0], z)) < TOL
-
-
-def test_hinge_margin():
-    # past the margin (s z >= 1) nothing is asked of D; inside it the slope is -s per element
-    z = np.array([[2.0], [1.0], [0.0], [-3.0]])
-    loss, dz = hinge(z, 1)
-    assert loss == pytest.approx((0 + 0 + 1 + 4) / 4)
-    np.testing.assert_array_equal(dz.ravel(), [0, 0, -0.25, -0.25])
-    loss, dz = hinge(z, -1)
-    assert loss == pytest.approx((3 + 2 + 1 + 0) / 4)
-    np.testing.assert_array_equal(dz.ravel(), [0.25, 0.25, 0.25, 0])
-
-
-def test_hinge_bad_sign(rng):
-    with pytest.raises(ValueError, match="sign"):
-        hinge(rng.standard_normal((3, 1)), 0)
-
-
-def test_negated_mean_value_and_grad(rng):
-    z = rng.standard_normal((5, 1)) * 3
-    loss, dz = negated_mean(z)
-    assert math.isclose(loss, -np.mean(z), rel_tol=1e-12)
-    assert rel_error(dz, numeric_grad(lambda v: negated_mean(v)[0], z)) < TOL

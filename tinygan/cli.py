@@ -118,9 +118,6 @@ def training_parser(description, defaults):
                    help="Q's head: batch (FC, BatchNorm, leaky ReLU, FC, the paper's) or spectral (no BatchNorm, "
                         "both weights divided by their largest singular value, so Q cannot amplify small changes "
                         "of the image)")
-    p.add_argument("--gan-loss", choices=["bce", "hinge"], default=d["gan_loss"],
-                   help="D's and G's adversarial loss: bce (the paper's cross-entropy; G's non-saturating form) "
-                        "or hinge (D: max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G: -D(G(z)); needs --real-target 1)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--lr-g-late", nargs=2, metavar=("STEP", "LR"), type=float,
@@ -154,7 +151,7 @@ def configs_from_args(args, fixed):
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
-        q_norm=args.q_norm, gan_loss=args.gan_loss, **fixed)
+        q_norm=args.q_norm, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

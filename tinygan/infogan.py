@@ -58,7 +58,6 @@ class InfoGANConfig:
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
     q_norm: str = "batch"        # Q's head: "batch" (FC, BatchNorm, lReLU, FC) or "spectral" (no BatchNorm)
-    gan_loss: str = "bce"        # "bce" (the paper's cross-entropy) or "hinge" (D's hinge, G's -D; docs/04-losses.md)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -67,7 +66,7 @@ class InfoGANConfig:
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
-               "g_upsample": "deconv"}
+               "g_upsample": "deconv", "gan_loss": "bce"}
 
     @classmethod
     def from_dict(cls, d):
@@ -91,11 +90,6 @@ class InfoGANConfig:
             raise ValueError(f"d_norm must be 'batch' or 'spectral', got {self.d_norm!r}")
         if self.q_norm not in ("batch", "spectral"):
             raise ValueError(f"q_norm must be 'batch' or 'spectral', got {self.q_norm!r}")
-        if self.gan_loss not in ("bce", "hinge"):
-            raise ValueError(f"gan_loss must be 'bce' or 'hinge', got {self.gan_loss!r}")
-        if self.gan_loss == "hinge" and self.real_target != 1:
-            raise ValueError("real_target (label smoothing) is a target of the cross-entropy loss: with "
-                             f"gan_loss 'hinge' it must be 1, got {self.real_target}")
         if self.noise not in ("uniform", "normal"):
             raise ValueError(f"noise must be 'uniform' or 'normal', got {self.noise!r}")
         for name in ("img_channels", "n_cat", "width", "fc"):
@@ -280,19 +274,13 @@ class InfoGAN:
         # (beyond the paper, a real_target below 1 in place of the 1 is one-sided label
         # smoothing: D is never pushed to be surer than that; docs/06-infogan.md)
         h = self.trunk.forward(real)                                  # (N, fc)
-        if cfg.gan_loss == "hinge":                                   # max(0, 1 - D(x))
-            loss_real, dlogit = losses.hinge(self.d_head.forward(h), +1)
-        else:
-            loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
+        loss_real, dlogit = bce_with_logits(self.d_head.forward(h), cfg.real_target)
         self.trunk.backward(self.d_head.backward(dlogit), need_input_grad=False)   # no d(image) needed
         extra = {r.name: r.loss_and_grads(self, real, h) for r in self.regularisers}
         # fake half: BCE(D(G(z, c)), 0) + info(Q(G(z, c)), c); G gets no gradient from L_D
         fake = self.generate(latent)                                  # (N, C, H, W)
         h = self.trunk.forward(fake)
-        if cfg.gan_loss == "hinge":                                   # max(0, 1 + D(G(z, c)))
-            loss_fake, dlogit = losses.hinge(self.d_head.forward(h), -1)
-        else:
-            loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
+        loss_fake, dlogit = bce_with_logits(self.d_head.forward(h), 0.0)
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_d.t))
         self.trunk.backward(self._heads_backward(dlogit, dq), need_input_grad=False)
@@ -309,10 +297,7 @@ class InfoGAN:
         self.g_flat.zero_grad()
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
-        if cfg.gan_loss == "hinge":                                   # -D(G(z, c))
-            loss_gan, dlogit = losses.negated_mean(self.d_head.forward(h))
-        else:
-            loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
+        loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake

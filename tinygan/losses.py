@@ -30,36 +30,6 @@ def bce_with_logits(logits, targets):
     return loss, dz
 
 
-def hinge(logits, sign):
-    """The hinge loss of D (beyond the paper; docs/04-losses.md), mean over all elements:
-    sign +1 for real images, -1 for fakes.
-
-    l(z) = max(0, 1 - s z)
-    dl/dz = -s where 1 - s z > 0, else 0   (at the kink, 1 - s z = 0, the flat side's 0).
-    D is pushed only until s z reaches 1: a margin, not a certainty.
-    logits (N, ...)  ->  (loss, dlogits (N, ...)).
-    """
-    if sign not in (1, -1):
-        raise ValueError(f"sign must be +1 (real) or -1 (fake), got {sign!r}")
-    xp = get_array_module(logits)
-    z = logits
-    count = z.size
-    margin = 1 - sign * z
-    active = margin > 0
-    loss = xp.maximum(margin, 0).sum() / count
-    dz = -sign * active.astype(z.dtype) / count
-    return loss, dz
-
-
-def negated_mean(logits):
-    """G's loss under the hinge loss of D: l = -mean(z), so dl/dz = -1 / count for every
-    element; G raises D's logit on its fakes, with no saturation at either end.
-    logits (N, ...)  ->  (loss, dlogits (N, ...))."""
-    xp = get_array_module(logits)
-    count = logits.size
-    return -logits.sum() / count, xp.full(logits.shape, -1.0 / count, dtype=logits.dtype)
-
-
 def log_softmax(logits):
     """log softmax over the last axis via log-sum-exp: z - max - log(sum(exp(z - max)))."""
     xp = get_array_module(logits)
