@@ -114,10 +114,6 @@ def training_parser(description, defaults):
     p.add_argument("--d-norm", choices=["batch", "spectral"], default=d["d_norm"],
                    help="D's trunk: batch (Table II's BatchNorm layers) or spectral (no BatchNorm, every D "
                         "weight divided by its largest singular value; tinygan/spectral.py)")
-    p.add_argument("--q-norm", choices=["batch", "spectral"], default=d["q_norm"],
-                   help="Q's head: batch (FC, BatchNorm, leaky ReLU, FC, the paper's) or spectral (no BatchNorm, "
-                        "both weights divided by their largest singular value, so Q cannot amplify small changes "
-                        "of the image)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--lr-g-late", nargs=2, metavar=("STEP", "LR"), type=float,
@@ -150,8 +146,7 @@ def configs_from_args(args, fixed):
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
-        lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
-        q_norm=args.q_norm, **fixed)
+        lr_g_late=args.lr_g_late[1], d_norm=args.d_norm, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

@@ -10,8 +10,7 @@ Networks (Table I of the paper; Table II for RGB images, with img_size 24 or 32)
     Q:     FC 128, BN, lReLU, FC n_cat + n_cont (+ n_cont log-stds when the std is learned)
 The 64 and 128 are width and 2 * width. Beyond the paper, d_norm "spectral" builds the trunk
 and the D head without BatchNorm, each weight divided by its largest singular value
-(tinygan/spectral.py; the CryptoPunks script's default; docs/06-infogan.md); q_norm
-"spectral" does the same for Q's head.
+(tinygan/spectral.py; the CryptoPunks script's default; docs/06-infogan.md).
 """
 import contextlib
 import math
@@ -57,7 +56,6 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
-    q_norm: str = "batch"        # Q's head: "batch" (FC, BatchNorm, lReLU, FC) or "spectral" (no BatchNorm)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -66,7 +64,7 @@ class InfoGANConfig:
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
-               "g_upsample": "deconv", "gan_loss": "bce"}
+               "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch"}
 
     @classmethod
     def from_dict(cls, d):
@@ -88,8 +86,6 @@ class InfoGANConfig:
             raise ValueError(f"output must be 'sigmoid' or 'tanh', got {self.output!r}")
         if self.d_norm not in ("batch", "spectral"):
             raise ValueError(f"d_norm must be 'batch' or 'spectral', got {self.d_norm!r}")
-        if self.q_norm not in ("batch", "spectral"):
-            raise ValueError(f"q_norm must be 'batch' or 'spectral', got {self.q_norm!r}")
         if self.noise not in ("uniform", "normal"):
             raise ValueError(f"noise must be 'uniform' or 'normal', got {self.noise!r}")
         for name in ("img_channels", "n_cat", "width", "fc"):
@@ -162,8 +158,6 @@ def build_d_head(cfg):
 
 
 def build_q_head(cfg):
-    if cfg.q_norm == "spectral":   # beyond the paper: a head whose gain is bounded, no BatchNorm
-        return Sequential(SpectralLinear(cfg.fc, 128), LeakyReLU(cfg.slope), SpectralLinear(128, cfg.q_dim))
     return Sequential(Linear(cfg.fc, 128), BatchNorm(128), LeakyReLU(cfg.slope), Linear(128, cfg.q_dim))
 
 
