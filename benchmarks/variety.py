@@ -12,6 +12,7 @@ checkpoint file may be named instead.
 import argparse
 import sys
 
+from tinygan.cli import positive_int
 from tinygan.io import run_checkpoint
 from tinygan.pixels import to_uint8
 from tinygan.punk_quality import latent_variety, real_variety, run_data
@@ -23,7 +24,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run folders (their checkpoint.npz) or checkpoint files")
     p.add_argument("--data-dir", default=None, help="CryptoPunks folder (punks.png): also print real punks' variety")
-    p.add_argument("--n", type=int, default=100, help="latents per part")
+    p.add_argument("--n", type=positive_int, default=100, help="latents per part (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (the same for every run)")
     args = p.parse_args(argv)
     print(f"{'run':40s} {'noise':>7s} {'category':>9s} {'codes':>7s} {'all':>7s}")

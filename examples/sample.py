@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygan.cli import checkpoint_parser, open_checkpoint
+from tinygan.cli import checkpoint_parser, open_checkpoint, positive_int
 from tinygan.figures import grid, render, save_image
 from tinygan.infogan import sample_latent
 
@@ -34,7 +34,7 @@ def main(argv=None):
                    help="INDEX=VALUE for a continuous code; repeat for several (default: random in [-1, 1])")
     p.add_argument("--n", type=int, default=16, help="number of images")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and of the codes not given")
-    p.add_argument("--scale", type=int, default=None, help="integer upscaling of the PNG (default: 2, or 4 for RGB)")
+    p.add_argument("--scale", type=positive_int, default=None, help="integer upscaling of the PNG (default: 2, or 4 for RGB)")
     p.add_argument("--nrow", type=int, default=8, help="images per row of the grid (default 8)")
     p.add_argument("--trained-weights", action="store_true",
                    help="draw with G's trained weights, not the running average the checkpoint keeps")
