@@ -18,7 +18,6 @@ palette fidelity, coverage of every attribute, what each code changes).
 """
 import runpy
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 # tinygan before NumPy: importing it tunes OpenBLAS's threads (tinygan/__init__.py)
@@ -27,7 +26,6 @@ from tinygan.data import DataError
 from tinygan.figures import code_sweep_figure, grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent, sample_noise
 from tinygan.io import write_json
-from tinygan.palette_channel import distinct_colours
 from tinygan.punk_quality import memorisation
 from tinygan.punks import DEFAULT_BACKGROUND, holdout_split, load_punks
 from tinygan.train import OutputExists, TrainingDiverged, train
@@ -92,9 +90,6 @@ def main(argv=None, on_step=None):
                         help="R,G,B colour that the transparent pixels are composited onto")
     parser.add_argument("--holdout", type=nonneg_int, default=500,
                         help="punks kept out of training, for the memorisation check")
-    parser.add_argument("--d-palette", action="store_true",
-                        help="give D each pixel's distance from the training punks' colours as one more input "
-                             "channel (tinygan/palette_channel.py; off by default)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip the measures of examples/evaluate_punks.py at the end")
     args = parser.parse_args(argv)
@@ -106,8 +101,6 @@ def main(argv=None, on_step=None):
     if not 0 <= args.holdout <= len(punks) - train_cfg.batch_size:
         parser.error(f"--holdout must leave at least one batch of the {len(punks)} punks for training")
     held_idx, train_idx = holdout_split(len(punks), args.holdout)
-    if args.d_palette:   # the channel's size is the number of colours the training punks use
-        model_cfg = replace(model_cfg, d_palette=len(distinct_colours(punks[train_idx])))
 
     def finish(model, out):
         write_json(Path(out) / "data.json", {"size": args.size, "background": list(args.background),

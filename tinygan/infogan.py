@@ -25,7 +25,6 @@ from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
-from .palette_channel import PaletteChannel, distinct_colours
 
 
 AVERAGE_STATS_SEED = 4321   # the latents the averaged G measures its BatchNorm statistics on
@@ -57,7 +56,6 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
-    d_palette: int = 0           # colours of the palette channel on D's input (tinygan/palette_channel.py; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -66,7 +64,7 @@ class InfoGANConfig:
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
-               "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch"}
+               "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch", "d_palette": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -93,7 +91,7 @@ class InfoGANConfig:
         for name in ("img_channels", "n_cat", "width", "fc"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("n_noise", "n_cont", "d_palette"):
+        for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lambda_cat", "lambda_cont", "lambda_aug"):
@@ -141,29 +139,18 @@ def build_generator(cfg):
 
 
 def build_trunk(cfg):
-    S, W, C = cfg.img_size // 4, cfg.width, cfg.img_channels
-    # beyond the paper: each pixel's distance from the palette as one more input channel
-    first = [PaletteChannel(cfg.d_palette, C, palette_scale(cfg))] if cfg.d_palette else []
-    C += 1 if cfg.d_palette else 0                                                        # (N, C, 4S, 4S)
+    S, W = cfg.img_size // 4, cfg.width
     if cfg.d_norm == "spectral":   # beyond the paper: every weight spectrally normalised, no BatchNorm
         return Sequential(
-            *first,
-            SpectralConv2d(C, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),                # (N, W, 2S, 2S)
+            SpectralConv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),  # (N, W, 2S, 2S)
             SpectralConv2d(W, 2 * W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),            # (N, 2W, S, S)
             Flatten(),                                                                          # (N, 2W*S*S)
             SpectralLinear(2 * W * S * S, cfg.fc), LeakyReLU(cfg.slope))                        # (N, fc)
     return Sequential(
-        *first,
-        Conv2d(C, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),                   # (N, W, 2S, 2S)
+        Conv2d(cfg.img_channels, W, 4, stride=2, padding=1), LeakyReLU(cfg.slope),    # (N, W, 2S, 2S)
         Conv2d(W, 2 * W, 4, stride=2, padding=1), BatchNorm(2 * W), LeakyReLU(cfg.slope),  # (N, 2W, S, S)
         Flatten(),                                                                    # (N, 2W*S*S)
         Linear(2 * W * S * S, cfg.fc), BatchNorm(cfg.fc), LeakyReLU(cfg.slope))       # (N, fc)
-
-
-def palette_scale(cfg):
-    """The palette channel's colour scale s: 16 of 255 levels (the palette fidelity's
-    tolerance), in the units of G's output ([-1, 1] for tanh, [0, 1] for sigmoid)."""
-    return 16 / 255 * (2 if cfg.output == "tanh" else 1)
 
 
 def build_d_head(cfg):
@@ -360,16 +347,6 @@ class InfoGAN:
         rng = np.random.default_rng(AVERAGE_STATS_SEED)
         recompute_batchnorm(self.G, (self.generate_input(sample_latent(self.cfg, batch_size, rng)[0])
                                      for _ in range(batches)))
-
-    def set_d_palette(self, images):
-        """Set the palette channel's colours (d_palette on) to the distinct colours of the
-        training images (n, C, H, W) on the host; their number must be the config's d_palette."""
-        colours = distinct_colours(images)                                   # (P, C)
-        if len(colours) != self.cfg.d_palette:
-            raise ValueError(f"d_palette is {self.cfg.d_palette}, but the training images have "
-                             f"{len(colours)} distinct colours")
-        layer = self.trunk[0]
-        layer.buffers["colours"][...] = backend.asarray(colours, dtype=layer.buffers["colours"].dtype)
 
     def generate_input(self, latent):
         """Host latents (n, latent_dim) as G's input on the active backend."""

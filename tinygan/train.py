@@ -132,8 +132,6 @@ def train(model_cfg, train_cfg, images, out, resume=False, overwrite=False, prog
     out = prepare_output(out, resume, overwrite)
     ckpt, metrics_path = out / "checkpoint.npz", out / "metrics.jsonl"
     model = InfoGAN(model_cfg, seed=train_cfg.seed)
-    if model_cfg.d_palette:
-        model.set_d_palette(images)
     start, clock = 0, 0.0       # clock: seconds of training before this call (a resumed run's)
     if resume:
         arrays, meta = read_checkpoint(ckpt)
