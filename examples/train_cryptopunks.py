@@ -50,7 +50,7 @@ import numpy as np
 # distance and the edge fraction and raised the palette on seeds 0, 1 and 2. Batches of 64 for
 # 15000 steps (G's step-down at 10000) instead of 128 for 10000 (step-down at 5000): fewer punks
 # seen, more updates, and on seeds 0, 1 and 2 a lower Fréchet distance and edge fraction and a
-# higher palette (docs/08-cryptopunks.md, "What moved the numbers"; 50-60 minutes on a 2-core CPU).
+# higher palette (docs/08-cryptopunks.md, "What moved the numbers"; about 60 minutes on a 2-core CPU).
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 15000, "batch_size": 64, "g_average": 0.99,
             "cat_warmup": 500, "real_target": 0.9, "lr_g_late_from": 10000, "lr_g_late": 2e-4,
             "d_norm": "spectral"}
