@@ -137,33 +137,6 @@ def test_lr_g_late_is_a_step_down_of_g_alone(rng):
             tiny_cfg(**bad).validate()
 
 
-def test_lr_d_late_is_a_step_down_of_d_alone(rng):
-    """lr_d_late_from=3 trains exactly as 3 steps at lr_d followed by steps at lr_d_late
-    (what fork_run.py --set lr_d=... and --resume do); G's rate is untouched."""
-    batches = [rng.random((6, 1, 8, 8)).astype(np.float32) for _ in range(5)]
-    late = InfoGAN(tiny_cfg(lr_d_late=5e-5, lr_d_late_from=3), seed=0)
-    staged = InfoGAN(tiny_cfg(), seed=0)
-    plain = InfoGAN(tiny_cfg(), seed=0)
-    for i, x in enumerate(batches):
-        if i == 3:
-            staged.cfg = replace(staged.cfg, lr_d=5e-5)
-        for m in (late, staged, plain):
-            m.step(x)
-    assert [late.lr_d_at(t) for t in (0, 2, 3, 9)] == [2e-4, 2e-4, 5e-5, 5e-5]
-    assert [plain.lr_d_at(t) for t in (0, 9)] == [2e-4, 2e-4]
-    assert late.opt_d.lr == 5e-5 and plain.opt_d.lr == 2e-4
-    assert late.opt_g.lr == plain.opt_g.lr == 1e-3
-    for k, v in late.trunk.params.items():
-        assert np.array_equal(v, staged.trunk.params[k]), k
-    for k, v in late.G.params.items():
-        assert np.array_equal(v, staged.G.params[k]), k
-    assert not np.array_equal(late.trunk.params["0.w"], plain.trunk.params["0.w"])
-    for bad in (dict(lr_d_late=1e-4), dict(lr_d_late_from=3), dict(lr_d_late=-1e-4, lr_d_late_from=3),
-                dict(lr_d_late=float("nan"), lr_d_late_from=3)):
-        with pytest.raises(ValueError, match="lr_d_late"):
-            tiny_cfg(**bad).validate()
-
-
 def test_consistency_gradients(float64_layers, rng):
     """The consistency term with its target held fixed (as in training): analytic gradients
     of lambda_aug * CE(target, Q(restyled)) for every trunk and Q-head parameter."""
@@ -271,6 +244,8 @@ def test_config_validation():
         InfoGANConfig.from_dict({"q_norm": "spectral"})
     with pytest.raises(ValueError, match="no longer has.*d_palette"):
         InfoGANConfig.from_dict({"d_palette": 222})
+    with pytest.raises(ValueError, match="no longer has.*lr_d_late"):
+        InfoGANConfig.from_dict({"lr_d_late": 5e-5, "lr_d_late_from": 10000})
 
 
 def test_info_loss_weights_and_zero_continuous_weight(rng):

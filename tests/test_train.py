@@ -186,8 +186,6 @@ def run_script(name, args, monkeypatch):
     (["--lr-g-late", "100.5", "1e-4"], "--lr-g-late STEP must be a whole number"),
     (["--lr-g-late", "inf", "1e-4"], "--lr-g-late STEP must be a whole number"),
     (["--lr-g-late", "100", "0"], "lr_g_late and lr_g_late_from go together"),
-    (["--lr-d-late", "100.5", "1e-4"], "--lr-d-late STEP must be a whole number"),
-    (["--lr-d-late", "100", "0"], "lr_d_late and lr_d_late_from go together"),
 ])
 def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):
     assert run_script("train_mnist.py", args, monkeypatch) == 2
@@ -200,7 +198,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
                  "--resume", "--overwrite", "--lambda-aug", "--eval-every",
-                 "--fidelity-n", "--g-average", "--lr-g-late", "--lr-d-late"]:
+                 "--fidelity-n", "--g-average", "--lr-g-late"]:
         assert flag in text
 
 

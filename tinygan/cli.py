@@ -119,9 +119,6 @@ def training_parser(description, defaults):
     p.add_argument("--lr-g-late", nargs=2, metavar=("STEP", "LR"), type=float,
                    default=(d["lr_g_late_from"], d["lr_g_late"]),
                    help="from step STEP on, G's learning rate is LR (0 0: --lr-g throughout)")
-    p.add_argument("--lr-d-late", nargs=2, metavar=("STEP", "LR"), type=float,
-                   default=(d["lr_d_late_from"], d["lr_d_late"]),
-                   help="from step STEP on, the learning rate of D, the trunk and Q is LR (0 0: --lr-d throughout)")
     p.add_argument("--sample-every", type=nonneg_int, default=d["sample_every"], help="steps between sample grids (0: never)")
     p.add_argument("--ckpt-every", type=nonneg_int, default=d["ckpt_every"],
                    help="steps between checkpoints (0: only at the end)")
@@ -149,8 +146,7 @@ def configs_from_args(args, fixed):
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
-        lr_g_late=args.lr_g_late[1], lr_d_late_from=_whole(args.lr_d_late[0], "--lr-d-late STEP"),
-        lr_d_late=args.lr_d_late[1], d_norm=args.d_norm, **fixed)
+        lr_g_late=args.lr_g_late[1], d_norm=args.d_norm, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

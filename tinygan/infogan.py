@@ -55,8 +55,6 @@ class InfoGANConfig:
     real_target: float = 1.0     # D's target on real images (0.9: one-sided label smoothing; 1: the paper's)
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
-    lr_d_late: float = 0.0       # D's (and Q's) learning rate from step lr_d_late_from on (0: lr_d throughout)
-    lr_d_late_from: int = 0      # the step at which D's learning rate drops to lr_d_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
@@ -66,7 +64,8 @@ class InfoGANConfig:
                "lr_decay_start": 0, "lr_decay_end": 0, "mbstd_group": 0,
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
-               "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch", "d_palette": 0}
+               "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch", "d_palette": 0,
+               "lr_d_late": 0.0, "lr_d_late_from": 0}
 
     @classmethod
     def from_dict(cls, d):
@@ -108,13 +107,11 @@ class InfoGANConfig:
         for name in ("lr_d", "lr_g"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for who in ("g", "d"):
-            lr, start = getattr(self, f"lr_{who}_late"), getattr(self, f"lr_{who}_late_from")
-            if not (lr >= 0 and math.isfinite(lr)):
-                raise ValueError(f"lr_{who}_late must be 0 (off) or > 0, got {lr}")
-            if start < 0 or (start > 0) != (lr > 0):
-                raise ValueError(f"lr_{who}_late and lr_{who}_late_from go together: both 0 (off) or both > 0, "
-                                 f"got {lr} and {start}")
+        if not (self.lr_g_late >= 0 and math.isfinite(self.lr_g_late)):
+            raise ValueError(f"lr_g_late must be 0 (off) or > 0, got {self.lr_g_late}")
+        if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
+            raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
+                             f"{self.lr_g_late} and {self.lr_g_late_from}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -263,12 +260,6 @@ class InfoGAN:
         late = self.cfg.lr_g_late and t >= self.cfg.lr_g_late_from
         return self.cfg.lr_g_late if late else self.cfg.lr_g
 
-    def lr_d_at(self, t):
-        """D's (the trunk's and Q's) learning rate for the update after t updates: lr_d, and
-        lr_d_late from step lr_d_late_from on when it is set (beyond the paper, as lr_g_at)."""
-        late = self.cfg.lr_d_late and t >= self.cfg.lr_d_late_from
-        return self.cfg.lr_d_late if late else self.cfg.lr_d
-
     def d_loss_and_grads(self, real, latent, cat, cont):
         """L_D for a real batch and the latents of a fake batch; leaves dL_D/dparam in the
         grads of the trunk and both heads (zeroed first). Returns the loss terms."""
@@ -313,7 +304,6 @@ class InfoGAN:
     def d_step(self, real):
         """One Adam update of D, the trunk and Q. real: (N, C, H, W) on the active backend."""
         out = self.d_loss_and_grads(real, *sample_latent(self.cfg, real.shape[0], self.rng))
-        self.opt_d.lr = self.lr_d_at(self.opt_d.t)
         self.opt_d.step()
         return out
 
