@@ -324,3 +324,27 @@ def test_code_speckle_script(punk_data, tmp_path, capsys):
     assert "separated by commas" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="does not exist"):
         script["main"]([str(tmp_path / "nothing"), "--data-dir", str(punk_data)])
+
+
+def test_code_direction_script(punk_data, tmp_path, capsys):
+    script = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "code_direction.py"), run_name="not_main")
+    share = script["facing_share"]
+    # known answers: with_ quartiles 0.7 / 0.8 / 0.9 (of 0.6 .. 1.0); without at -0.5 .. 0.5
+    with_, without = np.linspace(0.6, 1.0, 5), np.linspace(-0.5, 0.5, 11)
+    assert share(with_, without, 0.0) == (pytest.approx(0.7), 0.0)         # no shift: none past 0.7
+    edge, s = share(with_, without, 0.75)                                   # moved to 0.25 .. 1.25: 0.75 .. 1.25 past
+    assert edge == pytest.approx(0.7) and s == pytest.approx(6 / 11)
+    edge, s = share(-with_, -without, -0.75)                                # the mirror image: the upper quartile
+    assert edge == pytest.approx(-0.7) and s == pytest.approx(6 / 11)
+    out = tmp_path / "run"
+    tiny_punk_run(punk_data, out, 2)
+    (out / "data.json").write_text(json.dumps({"size": 24, "background": list(DEFAULT_BACKGROUND), "holdout": 10}))
+    with pytest.raises(SystemExit):
+        script["main"]([str(out), "--attribute", "pipe", "--code", "5", "--data-dir", str(punk_data)])
+    assert "--code must be in 0 .. 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script["main"]([str(out), "--attribute", "pip", "--code", "0", "--data-dir", str(punk_data)])
+    assert "not one of the classifier's" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script["main"]([str(tmp_path / "nothing"), "--attribute", "pipe", "--code", "0"])
+    assert "does not exist" in capsys.readouterr().err
