@@ -8,9 +8,9 @@ faces them (the lower quartile when the attribute is drawn toward +1, the upper 
     python benchmarks/code_direction.py runs/b32d6_s1 --attribute pipe --code 0 \\
         --data-dir ../shared/data/cryptopunks
 
-A code that draws the attribute at the top of its range (as the pipe codes do) is where the
+A code that draws the attribute at one end of its range (as the pipe codes do) is where the
 mean difference falls short: the punks without it move by the gap between the two means,
-so about half of them stay below the values where the attribute is drawn.
+so about half of them stay short of the values where the attribute is drawn.
 """
 import argparse
 import sys
