@@ -22,9 +22,7 @@ from tinygan.cli import positive_int
 from tinygan.data import DataError
 from tinygan.figures import render
 from tinygan.infogan import sample_latent
-from tinygan.io import check_in_file, run_checkpoint
-from tinygan.punk_quality import classify, labelled_punks, run_data
-from tinygan.train import load_model
+from tinygan.punk_quality import classify, open_run
 
 
 def facing_share(with_, without, shift):
@@ -48,22 +46,15 @@ def main(argv=None):
                    help="generated punks labelled (vector_addition.py's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (vector_addition.py's --seed)")
     args = p.parse_args(argv)
-    path = run_checkpoint(args.run)
     try:
-        check_in_file(path, "run")
-    except (FileNotFoundError, PermissionError, ValueError) as e:
+        path, model, d = open_run(args.run, args.data_dir)
+    except (DataError, ValueError) as e:          # PathError is a ValueError
         p.error(str(e))
-    model, _ = load_model(path)
     cfg = model.cfg
     if cfg.img_channels != 3:
         p.error(f"{path} is not a CryptoPunks checkpoint")
     if not 0 <= args.code < cfg.n_cont:
         p.error(f"--code must be in 0 .. {cfg.n_cont - 1} for this checkpoint, got {args.code}")
-    background, holdout = run_data(path.parent)
-    try:
-        d = labelled_punks(args.data_dir, None, cfg.img_size, background, holdout)
-    except (DataError, ValueError) as e:
-        p.error(str(e))
     if args.attribute not in d["names"]:
         p.error(f"--attribute {args.attribute!r} is not one of the classifier's: {', '.join(d['names'])}")
 
