@@ -132,8 +132,9 @@ def test_script_trains_and_draws(tmp_path, monkeypatch, size):
     assert mem["n_held_out"] == 8 and mem["generated_to_nearest_train"]["median"] > 0
     cfg = json.loads((out / "config.json").read_text())        # the recipe of docs/08-cryptopunks.md
     assert cfg["model"]["cat_warmup"] == 500 and cfg["model"]["real_target"] == 0.9 and cfg["model"]["g_average"] == 0.99
-    assert cfg["model"]["d_norm"] == "spectral" and cfg["model"]["lr_g_late_from"] == 10000
-    assert ns["DEFAULTS"]["steps"] == 15000 and ns["DEFAULTS"]["batch_size"] == 64   # --steps 2 above
+    assert cfg["model"]["d_norm"] == "spectral" and cfg["model"]["lr_g_late_from"] == 20000
+    assert cfg["model"]["lr_d"] == 6e-4
+    assert ns["DEFAULTS"]["steps"] == 30000 and ns["DEFAULTS"]["batch_size"] == 32   # --steps 2 above
 
 
 def test_download_from_a_local_server(tmp_path, monkeypatch):
