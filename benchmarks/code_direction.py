@@ -21,8 +21,7 @@ from tinygan.classifier import direction
 from tinygan.cli import positive_int
 from tinygan.data import DataError
 from tinygan.figures import render
-from tinygan.infogan import sample_latent
-from tinygan.punk_quality import classify, open_run
+from tinygan.punk_quality import classify, direction_latents, open_run
 
 
 def facing_share(with_, without, shift):
@@ -58,7 +57,7 @@ def main(argv=None):
     if args.attribute not in d["names"]:
         p.error(f"--attribute {args.attribute!r} is not one of the classifier's: {', '.join(d['names'])}")
 
-    latent, _, _ = sample_latent(cfg, args.n_generated, np.random.default_rng([args.seed, 7]))
+    latent, _ = direction_latents(cfg, args.n_generated, args.seed)
     probs, _ = classify(d["clf"], render(model, latent))
     has = probs[:, d["names"].index(args.attribute)] > 0.5                     # (n,)
     if has.sum() < 5 or (~has).sum() < 5:

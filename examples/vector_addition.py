@@ -29,7 +29,8 @@ from tinygan.cli import checkpoint_parser, nonneg_int, open_checkpoint, positive
 from tinygan.data import DataError
 from tinygan.figures import grid, render, save_image, tile_blocks, to_uint8
 from tinygan.infogan import sample_latent
-from tinygan.punk_quality import TYPES, classify, labelled_punks, palette, palette_fidelity, run_data
+from tinygan.punk_quality import (TYPES, classify, direction_latents, labelled_punks, palette, palette_fidelity,
+                                  run_data)
 
 # the attributes whose directions --auto finds: accessory groups (any of their accessories), then the types
 GROUPS = {"cigarette": ("cigarette",), "pipe": ("pipe",), "mohawk": ("mohawk", "mohawkDark", "mohawkThin", "redMohawk"),
@@ -81,8 +82,7 @@ def auto_directions(model, clf, names, n_generated, n_apply, seed, out, scale, s
     after the addition (and how much else changed: `kept`), and the same for three random
     directions of the same norm; and, against `colours` (the real punks' palette, (P, 3)
     uint8), the palette fidelity of the punks before and after the addition."""
-    rng = np.random.default_rng([seed, 7])
-    latent, _, _ = sample_latent(model.cfg, n_generated, rng)
+    latent, rng = direction_latents(model.cfg, n_generated, seed)
     has = has_attributes(names, classify(clf, render(model, latent)))      # (n, 4 + 5)
     report = {}
     for j, name in enumerate(list(GROUPS) + TYPES):

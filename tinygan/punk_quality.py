@@ -155,6 +155,15 @@ def classify(clf, images_u8):
     return clf.predict(to_model(images_u8, "tanh"))
 
 
+def direction_latents(cfg, n, seed):
+    """The n latents (n, D) whose generated punks examples/vector_addition.py --auto labels
+    to find its directions, and the generator that drew them, for further draws: one place,
+    so benchmarks that study those directions see the same punks."""
+    rng = np.random.default_rng([seed, 7])
+    latent, _, _ = sample_latent(cfg, n, rng)
+    return latent, rng
+
+
 # ----------------------------------------------------------------------------- a run's real punks
 def labelled_punks(data_dir, attributes, size, background, holdout, progress=True):
     """The real punks (composited on `background`), their labels from attributes.csv, the
