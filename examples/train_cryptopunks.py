@@ -54,7 +54,8 @@ import numpy as np
 # instead of 2e-4: the same punks seen in twice the updates, and on seeds 0, 1 and 2 cleaner pixel
 # art (palette and edge fraction), the paper's pipe code and a stronger Figure 7, at a higher
 # Fréchet distance; with 20 categories (Figure 10) cleaner punks than the batch-64 recipe's on
-# seeds 0 and 1 (docs/08-cryptopunks.md, "What moved the numbers"; about 60 minutes on a 2-core CPU).
+# seeds 0, 1 and 2 (docs/08-cryptopunks.md, "What moved the numbers"; about 60 minutes on a 2-core
+# CPU, 67 on a slower one).
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 30000, "batch_size": 32, "g_average": 0.99,
             "cat_warmup": 500, "real_target": 0.9, "lr_g_late_from": 20000, "lr_g_late": 2e-4,
             "lr_d": 6e-4, "d_norm": "spectral"}
