@@ -126,6 +126,26 @@ def test_adam(rng, dtype, flat):
         close(again.v[k], plain.v[k].astype(np.float64), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1000, 3 * threads.BLOCK + 7])
+@pytest.mark.parametrize("w_layout", ["contiguous", "strided"])
+def test_average_update(rng, dtype, size, w_layout):
+    """The running average's step, blocked and threaded, equals the plain two passes bit for
+    bit, for several steps and every beta_t the warm-up gives."""
+    from tinygan import average
+    avg0 = rng.standard_normal(size).astype(dtype)
+    plain_avg, fast_avg = avg0.copy(), avg0.copy()
+    for t in range(1, 5):
+        w = rng.standard_normal(2 * size).astype(dtype)
+        w = w[:size] if w_layout == "contiguous" else w[::2]
+        beta_t = min(0.99, (1 + t) / (10 + t))
+        average.average_update(plain_avg, w, beta_t)
+        fast.average_update(fast_avg, w, beta_t)
+        np.testing.assert_array_equal(fast_avg, plain_avg)
+    assert fast_avg.dtype == dtype
+    assert not np.array_equal(fast_avg, avg0)
+
+
 def test_the_switch_runs_the_plain_forms_and_a_step_agrees(monkeypatch):
     """backend.set_fast(False): the layers and Adam run the plain forms; a training step of
     the InfoGAN (float64) gives the same losses and parameters as the fast forms."""

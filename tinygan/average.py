@@ -19,7 +19,15 @@ each running mean and variance to the plain average of the batches' statistics
 """
 from contextlib import contextmanager
 
+from . import fast
 from .layers import BatchNorm, leaves
+
+
+def average_update(avg, w, beta_t):
+    """avg <- beta_t * avg + (1 - beta_t) * w, in place: one step of the running average.
+    (fast.average_update is the form that runs: the same arithmetic, block by block.)"""
+    avg *= beta_t
+    avg += (1 - beta_t) * w
 
 
 def batchnorms(module):
@@ -70,8 +78,7 @@ class WeightAverage:
         """Fold the current weights into the average (after an optimiser step)."""
         self.t += 1
         b = min(self.beta, (1 + self.t) / (10 + self.t))
-        self.avg *= b
-        self.avg += (1 - b) * self.flat.params
+        fast.average_update(self.avg, self.flat.params, b)
 
     @contextmanager
     def swapped_in(self):
