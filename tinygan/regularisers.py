@@ -123,17 +123,16 @@ def _second_pass(layer, e, d_out):
     if isinstance(layer, Flatten):
         return e.reshape(e.shape[0], -1)
     w, u = layer.params["w"], layer.buffers["u"]                          # u: the one the real pass used
-    zero = backend.get_array_module(w).zeros(w.shape[0] if isinstance(layer, SpectralConv2d) else w.shape[1],
-                                             dtype=w.dtype)
+    xp = backend.get_array_module(w)
     if isinstance(layer, SpectralConv2d):
         F = w.shape[0]
         a_bar, sn = spectral_normalise_forward(w.reshape(F, -1), u)      # (F, C*KH*KW)
-        y, cache = conv2d_forward(e, a_bar.reshape(w.shape), zero, layer.stride, layer.padding)
+        y, cache = conv2d_forward(e, a_bar.reshape(w.shape), xp.zeros(F, w.dtype), layer.stride, layer.padding)
         _, dw_bar, _ = conv2d_backward(d_out, cache, need_dx=False)
         layer._accumulate(w=spectral_normalise_backward(dw_bar.reshape(F, -1), sn).reshape(w.shape))
         return y
     if isinstance(layer, SpectralLinear):
-        y, cache = spectral_linear_forward(e, w, zero, u)
+        y, cache = spectral_linear_forward(e, w, xp.zeros(w.shape[1], w.dtype), u)   # w (in, out)
         _, dw, _ = spectral_linear_backward(d_out, cache, need_dx=False)
         layer._accumulate(w=dw)
         return y
