@@ -1,5 +1,5 @@
 """Terms added to D/Q's loss that are not the InfoGAN papers': each measured in
-docs/07-mnist.md, and each chosen by a weight in InfoGANConfig (0: off).
+docs/07-mnist.md or docs/08-cryptopunks.md, and each chosen by a weight in InfoGANConfig (0: off).
 
 The interface is one method. After D's step has run the real batch through the trunk
 and back (its gradients in place), the step calls, for each term on,
