@@ -18,7 +18,7 @@ from .augment import restyle
 from .fast import conv2d_backward, conv2d_forward, leaky_relu_backward, spectral_linear_backward, spectral_linear_forward
 from .layers import Flatten, LeakyReLU, SpectralConv2d, SpectralLinear, leaves
 from .losses import log_softmax, softmax_cross_entropy
-from .spectral import spectral_normalise_backward, spectral_normalise_forward
+from .spectral import spectral_normalise_backward
 
 
 class Consistency:
@@ -122,17 +122,17 @@ def _second_pass(layer, e, d_out):
         return leaky_relu_backward(e, layer._take_cache())               # m * e, the real pass's mask
     if isinstance(layer, Flatten):
         return e.reshape(e.shape[0], -1)
-    w, u = layer.params["w"], layer.buffers["u"]                          # u: the one the real pass used
+    w = layer.params["w"]
     xp = backend.get_array_module(w)
     if isinstance(layer, SpectralConv2d):
         F = w.shape[0]
-        a_bar, sn = spectral_normalise_forward(w.reshape(F, -1), u)      # (F, C*KH*KW)
-        y, cache = conv2d_forward(e, a_bar.reshape(w.shape), xp.zeros(F, w.dtype), layer.stride, layer.padding)
+        _, sn = layer._take_cache()                                       # the real pass's w_bar, u and sigma
+        y, cache = conv2d_forward(e, sn.a_bar.reshape(w.shape), xp.zeros(F, w.dtype), layer.stride, layer.padding)
         _, dw_bar, _ = conv2d_backward(d_out, cache, need_dx=False)
         layer._accumulate(w=spectral_normalise_backward(dw_bar.reshape(F, -1), sn).reshape(w.shape))
         return y
-    if isinstance(layer, SpectralLinear):
-        y, cache = spectral_linear_forward(e, w, xp.zeros(w.shape[1], w.dtype), u)   # w (in, out)
+    if isinstance(layer, SpectralLinear):                                # u: the one the real pass used
+        y, cache = spectral_linear_forward(e, w, xp.zeros(w.shape[1], w.dtype), layer.buffers["u"])  # w (in, out)
         _, dw, _ = spectral_linear_backward(d_out, cache, need_dx=False)
         layer._accumulate(w=dw)
         return y
