@@ -186,6 +186,8 @@ def run_script(name, args, monkeypatch):
     (["--lr-g-late", "100.5", "1e-4"], "--lr-g-late STEP must be a whole number"),
     (["--lr-g-late", "inf", "1e-4"], "--lr-g-late STEP must be a whole number"),
     (["--lr-g-late", "100", "0"], "lr_g_late and lr_g_late_from go together"),
+    (["--beta1", "1"], "beta1 must be in [0, 1), got 1.0"),
+    (["--beta1", "-0.5"], "--beta1: must be a number >= 0"),
 ])
 def test_script_rejects_bad_flags(args, needle, monkeypatch, capsys):
     assert run_script("train_mnist.py", args, monkeypatch) == 2
@@ -198,7 +200,7 @@ def test_script_help_lists_every_flag(monkeypatch, capsys):
     for flag in ["--backend", "--data-dir", "--out", "--steps", "--batch-size", "--seed", "--n-cat", "--n-cont",
                  "--lambda-cat", "--lambda-cont", "--lr-d", "--lr-g", "--sample-every", "--ckpt-every",
                  "--resume", "--overwrite", "--lambda-aug", "--eval-every",
-                 "--fidelity-n", "--g-average", "--lr-g-late", "--lambda-r1"]:
+                 "--fidelity-n", "--g-average", "--lr-g-late", "--lambda-r1", "--beta1"]:
         assert flag in text
 
 

@@ -119,6 +119,9 @@ def training_parser(description, defaults):
                         "added to D's loss (needs --d-norm spectral; 0: off; tinygan/regularisers.py)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
+    p.add_argument("--beta1", type=nonneg_float, default=d["beta1"],
+                   help="Adam's beta1 for both optimisers: the decay of the running mean of gradients, the "
+                        "momentum (0: none; must be below 1)")
     p.add_argument("--lr-g-late", nargs=2, metavar=("STEP", "LR"), type=float,
                    default=(d["lr_g_late_from"], d["lr_g_late"]),
                    help="from step STEP on, G's learning rate is LR (0 0: --lr-g throughout)")
@@ -150,7 +153,7 @@ def configs_from_args(args, fixed):
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
-        lambda_r1=args.lambda_r1, **fixed)
+        lambda_r1=args.lambda_r1, beta1=args.beta1, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)
