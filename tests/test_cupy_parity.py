@@ -97,13 +97,13 @@ def test_losses(cupy_backend, rng):
         close(a, b)
 
 
-@pytest.mark.parametrize("d_norm,lambda_r1", [("batch", 0.0), ("spectral", 0.0), ("spectral", 1.0)])
-def test_training_step_matches_numpy(cupy_backend, rng, d_norm, lambda_r1):
+@pytest.mark.parametrize("d_norm", ["batch", "spectral"])
+def test_training_step_matches_numpy(cupy_backend, rng, d_norm):
     """One whole InfoGAN step with the MNIST default's consistency term on (its restyling
-    on the device), with D spectrally normalised, and with the R1 penalty: the same losses
+    on the device), and with D spectrally normalised: the same losses
     on CuPy as on NumPy, float32 both, from the same initial weights, latents and restyled images."""
     from tinygan.infogan import InfoGAN, InfoGANConfig
-    cfg = dict(img_size=8, n_noise=3, n_cat=3, width=4, fc=16, lambda_aug=1.0, d_norm=d_norm, lambda_r1=lambda_r1)
+    cfg = dict(img_size=8, n_noise=3, n_cat=3, width=4, fc=16, lambda_aug=1.0, d_norm=d_norm)
     real = rng.random((8, 1, 8, 8)).astype(np.float32)
     on_cpu = InfoGAN(InfoGANConfig(**cfg), seed=0).step(real)
     backend.set_backend("cupy")

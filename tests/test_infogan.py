@@ -5,10 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tinygan import backend
 from tinygan.gradcheck import numeric_grad, rel_error
 from tinygan.infogan import InfoGAN, InfoGANConfig, info_loss, sample_latent
-from tinygan.regularisers import R1, Consistency
+from tinygan.regularisers import Consistency
 
 TOL = 1e-6
 
@@ -293,56 +292,3 @@ def test_float32_throughout_a_training_step(rng, monkeypatch):
     img = model.generate(latent)
     assert img.dtype == np.float32
     assert model.q_head.forward(model.trunk.forward(img)).dtype == np.float32
-
-
-def r1_of(model, real):
-    """R1 = (1/N) sum_n ||d logit(x_n) / d x_n||^2, by a forward and a backward pass alone."""
-    h = model.trunk.forward(real)
-    model.d_head.forward(h)
-    g = model.trunk.backward(model.d_head.backward(np.ones((real.shape[0], 1)), False), need_param_grads=False)
-    return float((g * g).sum() / real.shape[0])
-
-
-@pytest.mark.parametrize("fast_forms", [True, False])
-def test_r1_gradients(float64_layers, rng, monkeypatch, fast_forms):
-    """The R1 penalty's backward-of-a-backward: lambda_r1 * dR1/dparam for every weight of the
-    spectral trunk and D head against finite differences of R1 itself; no bias gradient
-    (the input gradient does not depend on the biases); Q's head untouched. With the layers'
-    fast forms and with the plain ones (backend.set_fast(False))."""
-    monkeypatch.setattr(backend, "_fast", fast_forms)
-    model = tiny_model(d_norm="spectral", lambda_r1=0.3)
-    term = model.regularisers[0]
-    assert isinstance(term, R1) and term.weight == 0.3
-    model.eval()        # the spectral layers keep their u: R1 is then a fixed function of the weights
-    real = rng.random((4, 1, 8, 8))
-    for m in model.modules().values():
-        m.zero_grad()
-    r1_of(model, real)
-    value = term.loss_and_grads(model, real, None)
-    assert float(value) == pytest.approx(r1_of(model, real), rel=1e-12)
-    assert value > 0
-    for name in ("trunk", "d_head"):
-        seq = model.modules()[name]
-        analytic = {k: g.copy() for k, g in seq.grads.items()}
-        for k, p in seq.params.items():
-            num = numeric_grad(lambda _: 0.3 * r1_of(model, real), p)
-            if k.endswith(".b"):
-                assert np.abs(analytic[k]).max() == 0 and np.abs(num).max() < 1e-7, (name, k)
-            else:
-                assert np.abs(analytic[k]).max() > 1e-6, (name, k)
-                assert rel_error(analytic[k], num) < TOL, (name, k)
-    assert all(np.all(g == 0) for g in model.q_head.grads.values())
-
-
-def test_r1_in_the_d_step(rng):
-    """The step adds lambda_r1 * R1 to L_D and logs R1; it is refused with D's BatchNorm."""
-    cfg = tiny_cfg(d_norm="spectral", lambda_r1=2.0)
-    real = rng.random((6, 1, 8, 8)).astype(np.float32)
-    with_r1 = InfoGAN(cfg, seed=0).d_step(real)
-    without = InfoGAN(tiny_cfg(d_norm="spectral"), seed=0).d_step(real)
-    assert with_r1["r1"] > 0 and "r1" not in without
-    assert with_r1["loss_d"] == pytest.approx(without["loss_d"] + 2.0 * with_r1["r1"], rel=1e-5)
-    with pytest.raises(ValueError, match="lambda_r1 needs d_norm 'spectral'"):
-        tiny_cfg(lambda_r1=1.0).validate()
-    with pytest.raises(ValueError, match="lambda_r1 must be >= 0"):
-        tiny_cfg(d_norm="spectral", lambda_r1=-1.0).validate()

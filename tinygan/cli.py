@@ -114,9 +114,6 @@ def training_parser(description, defaults):
     p.add_argument("--d-norm", choices=["batch", "spectral"], default=d["d_norm"],
                    help="D's trunk: batch (Table II's BatchNorm layers) or spectral (no BatchNorm, every D "
                         "weight divided by its largest singular value; tinygan/spectral.py)")
-    p.add_argument("--lambda-r1", type=nonneg_float, default=d["lambda_r1"],
-                   help="weight of the R1 penalty: the squared norm of D's gradient with respect to real images, "
-                        "added to D's loss (needs --d-norm spectral; 0: off; tinygan/regularisers.py)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--beta1", type=nonneg_float, default=d["beta1"],
@@ -153,7 +150,7 @@ def configs_from_args(args, fixed):
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
-        lambda_r1=args.lambda_r1, beta1=args.beta1, **fixed)
+        beta1=args.beta1, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,
                             keep_every=args.keep_every)

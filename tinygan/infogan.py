@@ -56,7 +56,6 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
-    lambda_r1: float = 0.0       # weight of the R1 penalty on D's input gradient at real images (regularisers.py; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -66,7 +65,7 @@ class InfoGANConfig:
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
                "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch", "d_palette": 0,
-               "lr_d_late": 0.0, "lr_d_late_from": 0}
+               "lr_d_late": 0.0, "lr_d_late_from": 0, "lambda_r1": 0.0}
 
     @classmethod
     def from_dict(cls, d):
@@ -96,12 +95,9 @@ class InfoGANConfig:
         for name in ("n_noise", "n_cont"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lambda_cat", "lambda_cont", "lambda_aug", "lambda_r1"):
+        for name in ("lambda_cat", "lambda_cont", "lambda_aug"):
             if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.lambda_r1 and self.d_norm != "spectral":
-            raise ValueError("lambda_r1 needs d_norm 'spectral': with BatchNorm in D an image's logit depends on "
-                             "the whole batch, and the penalty's second pass is written for D without it")
         if not (self.g_average == 0 or 0 < self.g_average < 1):
             raise ValueError(f"g_average must be 0 (off) or in (0, 1), got {self.g_average}")
         if self.cat_warmup < 0:
