@@ -246,6 +246,9 @@ def test_config_validation():
         InfoGANConfig.from_dict({"d_palette": 222})
     with pytest.raises(ValueError, match="no longer has.*lr_d_late"):
         InfoGANConfig.from_dict({"lr_d_late": 5e-5, "lr_d_late_from": 10000})
+    with pytest.raises(ValueError, match="no longer has.*lambda_r1"):
+        InfoGANConfig.from_dict({"lambda_r1": 1.0, "d_norm": "spectral"})
+    assert InfoGANConfig.from_dict({"lambda_r1": 0.0, "d_norm": "spectral"}).d_norm == "spectral"
 
 
 def test_info_loss_weights_and_zero_continuous_weight(rng):

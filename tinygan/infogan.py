@@ -72,7 +72,8 @@ class InfoGANConfig:
         names = {f.name for f in fields(cls)}
         used = {k: d[k] for k in cls.REMOVED if k in d and d[k] != cls.REMOVED[k]}
         if used:
-            raise ValueError(f"made with options this version no longer has: {used} (docs/07-mnist.md)")
+            raise ValueError(f"made with options this version no longer has: {used} (docs/07-mnist.md, "
+                             "docs/08-cryptopunks.md)")
         d = {k: v for k, v in d.items() if k not in cls.REMOVED}
         unknown = set(d) - names
         if unknown:
