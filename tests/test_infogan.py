@@ -209,21 +209,6 @@ def test_info_loss_gradient(rng):
     assert rel_error(dq, numeric_grad(lambda v: info_loss(v, cat, cont, cfg)[0], q)) < TOL
 
 
-def test_info_loss_with_a_margin_on_the_codes(rng):
-    cfg = tiny_cfg(lambda_cont=2.0, cont_margin=0.25)
-    q = rng.standard_normal((6, cfg.q_dim))
-    cat, cont = rng.integers(0, 3, 6), rng.uniform(-1, 1, (6, 2))
-    q[0, 3:5] = cont[0] + [0.1, -0.2]                       # the first punk's codes read within the margin
-    loss, dq, parts = info_loss(q, cat, cont, cfg)
-    assert loss == pytest.approx(parts["cat"] + 2.0 * parts["cont"])
-    assert np.all(dq[0, 3:5] == 0) and np.any(dq[1:, 3:5] != 0)
-    assert rel_error(dq, numeric_grad(lambda v: info_loss(v, cat, cont, cfg)[0], q)) < TOL
-    with pytest.raises(ValueError, match="cont_margin"):
-        tiny_cfg(cont_margin=-0.1).validate()
-    with pytest.raises(ValueError, match="fixed std"):
-        tiny_cfg(cont_margin=0.25, fixed_std=False).validate()
-
-
 def test_sample_latent_layout(rng):
     cfg = tiny_cfg()
     latent, cat, cont = sample_latent(cfg, 7, rng, cat=[0, 1, 2, 0, 1, 2, 0])

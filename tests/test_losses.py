@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from tinygan.gradcheck import numeric_grad, rel_error
-from tinygan.losses import (bce_with_logits, flat_top_nll, gaussian_nll, gaussian_nll_fixed_std,
-                            softmax_cross_entropy)
+from tinygan.losses import bce_with_logits, gaussian_nll, gaussian_nll_fixed_std, softmax_cross_entropy
 
 TOL = 1e-6
 
@@ -82,25 +81,3 @@ def test_gaussian_nll_fixed_std(rng, std):
         assert math.isclose(loss, 0.5 * np.sum((x - mu) ** 2) / 4 + 3 * 0.5 * np.log(2 * np.pi), rel_tol=1e-12)
     assert rel_error(dx, numeric_grad(lambda v: gaussian_nll_fixed_std(v, mu, std)[0], x)) < TOL
     assert rel_error(dmu, numeric_grad(lambda v: gaussian_nll_fixed_std(x, v, std)[0], mu)) < TOL
-
-
-def test_flat_top_nll_value_gradient_and_density(rng):
-    x, mu = rng.uniform(-1, 1, (5, 3)), rng.uniform(-1, 1, (5, 3))
-    x[0], mu[0] = [0.1, -0.4, 0.9], [0.3, -0.2, 0.95]      # a row inside the margin in every dimension
-    m = 0.25
-    loss, dx, dmu = flat_top_nll(x, mu, m)
-    r = x - mu
-    past = np.maximum(np.abs(r) - m, 0)                    # the distance past the margin
-    assert math.isclose(loss, 0.5 * np.sum(past ** 2) / 5 + 3 * np.log(2 * m + np.sqrt(2 * np.pi)), rel_tol=1e-12)
-    assert np.all(dmu[0] == 0) and np.all(dx[0] == 0)      # nothing for reading closer than the margin
-    assert np.all(np.sign(dmu[past > 0]) == -np.sign(r[past > 0]))
-    # away from the kinks |r| = m the derivative is the numeric one
-    assert np.all(np.abs(np.abs(r) - m) > 1e-3)
-    assert rel_error(dx, numeric_grad(lambda v: flat_top_nll(v, mu, m)[0], x)) < TOL
-    assert rel_error(dmu, numeric_grad(lambda v: flat_top_nll(x, v, m)[0], mu)) < TOL
-    # margin 0 is the std-1 Gaussian
-    assert math.isclose(flat_top_nll(x, mu, 0.0)[0], gaussian_nll_fixed_std(x, mu)[0], rel_tol=1e-12)
-    # a proper density: exp(-l) integrates to 1 over x (one dimension, a fine grid)
-    grid = np.linspace(-12, 12, 240001)[:, None]
-    dens = np.exp(-np.array([flat_top_nll(g[None], np.zeros((1, 1)), m)[0] for g in grid[::100]]))
-    assert abs(np.sum(dens) * (grid[100, 0] - grid[0, 0]) - 1) < 1e-3

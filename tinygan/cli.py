@@ -102,10 +102,6 @@ def training_parser(description, defaults):
                    help="steps at the start during which the categorical information term has weight 0: G learns "
                         "to draw varied images before it splits them into categories (0: none)")
     p.add_argument("--lambda-cont", type=nonneg_float, default=d["lambda_cont"], help="weight of the continuous information loss")
-    p.add_argument("--cont-margin", type=nonneg_float, default=d["cont_margin"],
-                   help="Q's continuous posterior is flat within this distance of its mean, so the information "
-                        "term pays nothing for reading a code more closely (0: the paper's Gaussian; "
-                        "tinygan/losses.py flat_top_nll)")
     p.add_argument("--lambda-aug", type=nonneg_float, default=d["lambda_aug"],
                    help="weight of the consistency term: Q must give a real image and a restyled copy (rotated, "
                         "slanted, scaled, shifted, stroke thickened or thinned) the same category (0: off)")
@@ -150,7 +146,7 @@ def configs_from_args(args, fixed):
     model_cfg = InfoGANConfig(
         n_noise=args.n_noise, noise=args.noise, n_cat=args.n_cat,
         n_cont=args.n_cont, fixed_std=not args.learned_std, lambda_cat=args.lambda_cat,
-        lambda_cont=args.lambda_cont, cont_margin=args.cont_margin, lambda_aug=args.lambda_aug, g_average=args.g_average,
+        lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,

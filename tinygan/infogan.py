@@ -56,7 +56,6 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
-    cont_margin: float = 0.0     # Q's continuous posterior flat within this of its mean (losses.flat_top_nll; 0: off)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -66,7 +65,7 @@ class InfoGANConfig:
                "palette_snap": False, "palette_head": 0, "palette_size": 0,
                "d_shift": 0, "g_width": 0, "g_refine": 0, "separate_q": False,
                "g_upsample": "deconv", "gan_loss": "bce", "q_norm": "batch", "d_palette": 0,
-               "lr_d_late": 0.0, "lr_d_late_from": 0, "lambda_r1": 0.0}
+               "lr_d_late": 0.0, "lr_d_late_from": 0, "lambda_r1": 0.0, "cont_margin": 0.0}
 
     @classmethod
     def from_dict(cls, d):
@@ -114,10 +113,6 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
-        if not (self.cont_margin >= 0 and math.isfinite(self.cont_margin)):
-            raise ValueError(f"cont_margin must be >= 0, got {self.cont_margin}")
-        if self.cont_margin and not self.fixed_std:
-            raise ValueError("cont_margin needs the fixed std (it replaces the std-1 Gaussian's NLL)")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -195,8 +190,7 @@ def info_loss(q_out, cat, cont, cfg, lambda_cat=None):
     config's sizes and weights (lambda_cat, when given, instead of the config's).
     Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL})."""
     lambda_cat = cfg.lambda_cat if lambda_cat is None else lambda_cat
-    return losses.info_loss(q_out, cat, cont, cfg.n_cat, cfg.n_cont, lambda_cat, cfg.lambda_cont, cfg.fixed_std,
-                            cfg.cont_margin)
+    return losses.info_loss(q_out, cat, cont, cfg.n_cat, cfg.n_cont, lambda_cat, cfg.lambda_cont, cfg.fixed_std)
 
 
 # ----------------------------------------------------------------------------- the model

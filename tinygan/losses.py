@@ -96,34 +96,7 @@ def gaussian_nll_fixed_std(x, mean, std=1.0):
     return loss, dx, -dx
 
 
-def flat_top_nll(x, mean, margin):
-    """Beyond the papers: the negative log-likelihood of x under a flat-topped Gaussian, a
-    density that is flat within `margin` of the mean and falls off as N(., 1) outside it,
-    summed over dimensions and averaged over the batch (docs/06-infogan.md, "A margin on the
-    codes"). With r = x - mean and s = r - clip(r, -margin, margin) (0 inside the margin,
-    the distance past it outside),
-
-        p(x) = exp(-s^2 / 2) / (2 margin + sqrt(2 pi)),
-        l = sum_d [ 0.5 s^2 + log(2 margin + sqrt(2 pi)) ],
-        dl/dmean = -s,  dl/dx = s,
-
-    the derivative of 0.5 s^2 being s ds/dr with ds/dr = 1 outside the margin and 0 inside
-    (at |r| = margin both sides give 0). A proper density, so Q's mean of it still gives
-    InfoGAN's lower bound on the information; it pays nothing for reading a code closer
-    than `margin`. margin = 0 is gaussian_nll_fixed_std with std 1.
-    x, mean (N, D); margin >= 0. Returns (loss, dx, dmean).
-    """
-    xp = get_array_module(x)
-    N, D = x.shape
-    r = x - mean
-    s = r - xp.clip(r, -margin, margin)
-    loss = 0.5 * (s * s).sum() / N + D * math.log(2 * margin + math.sqrt(2 * math.pi))
-    dx = s / N
-    return loss, dx, -dx
-
-
-def info_loss(q_out, cat, cont, n_cat, n_cont, lambda_cat=1.0, lambda_cont=1.0, fixed_std=True,
-              cont_margin=0.0):
+def info_loss(q_out, cat, cont, n_cat, n_cont, lambda_cat=1.0, lambda_cont=1.0, fixed_std=True):
     """InfoGAN's information terms: lambda_cat * CE(Q's categorical, c) + lambda_cont * NLL(c' | Q).
 
     q_out (N, n_cat + n_cont [+ n_cont]) = [cat logits | means | log-stds, when not fixed_std];
@@ -132,8 +105,6 @@ def info_loss(q_out, cat, cont, n_cat, n_cont, lambda_cat=1.0, lambda_cont=1.0, 
     H(c) (docs/06-infogan.md). The gradient is each term's own (softmax - onehot for the
     logits; -(c' - mean) for the means with std 1; -u / sigma and 1 - u^2 with a learned
     std), times its weight, in the columns it came from.
-    Beyond the papers, cont_margin > 0 (with the fixed std) replaces the Gaussian NLL by
-    flat_top_nll's, which pays nothing for reading a code closer than the margin.
     Returns (loss, dq_out (N, q_dim), {"cat": CE, "cont": NLL}).
     """
     xp = get_array_module(q_out)
@@ -144,9 +115,7 @@ def info_loss(q_out, cat, cont, n_cat, n_cont, lambda_cat=1.0, lambda_cont=1.0, 
     nll = 0.0
     if M:
         mean = q_out[:, K:K + M]                                           # (N, M)
-        if fixed_std and cont_margin:
-            nll, _, dmean = flat_top_nll(cont, mean, cont_margin)
-        elif fixed_std:
+        if fixed_std:
             nll, _, dmean = gaussian_nll_fixed_std(cont, mean)
         else:
             nll, _, dmean, dlog_std = gaussian_nll(cont, mean, q_out[:, K + M:])
