@@ -114,6 +114,9 @@ def training_parser(description, defaults):
     p.add_argument("--d-norm", choices=["batch", "spectral"], default=d["d_norm"],
                    help="D's trunk: batch (Table II's BatchNorm layers) or spectral (no BatchNorm, every D "
                         "weight divided by its largest singular value; tinygan/spectral.py)")
+    p.add_argument("--g-modulation", action="store_true",
+                   help="after each of G's BatchNorm layers, scale and shift every channel by a linear map of "
+                        "the latent (self-modulation; tinygan/modulation.py; default: off, Table I/II's G)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--beta1", type=nonneg_float, default=d["beta1"],
@@ -149,7 +152,7 @@ def configs_from_args(args, fixed):
         lambda_cont=args.lambda_cont, lambda_aug=args.lambda_aug, g_average=args.g_average,
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
-        lr_g_late=args.lr_g_late[1], d_norm=args.d_norm,
+        lr_g_late=args.lr_g_late[1], d_norm=args.d_norm, g_modulation=args.g_modulation,
         beta1=args.beta1, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,

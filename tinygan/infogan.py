@@ -24,6 +24,7 @@ from .layers import (BatchNorm, Conv2d, ConvTranspose2d, FlatParams, Flatten, Le
 from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
+from .modulation import ModulatedSequential, Modulation
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -56,6 +57,7 @@ class InfoGANConfig:
     lr_g_late: float = 0.0       # G's learning rate from step lr_g_late_from on (0: lr_g throughout)
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
+    g_modulation: bool = False   # each of G's BatchNorm layers scaled and shifted by the latent (tinygan/modulation.py)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -131,6 +133,15 @@ class InfoGANConfig:
 
 def build_generator(cfg):
     S, W = cfg.img_size // 4, cfg.width
+    if cfg.g_modulation:   # beyond the paper: the latent scales and shifts every BatchNorm's output
+        L = cfg.latent_dim
+        return ModulatedSequential(
+            Linear(L, cfg.fc), BatchNorm(cfg.fc), Modulation(L, cfg.fc), ReLU(),
+            Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), Modulation(L, 2 * W * S * S), ReLU(),
+            Reshape(2 * W, S, S),                                                   # (N, 2W, S, S)
+            ConvTranspose2d(2 * W, W, 4, stride=2, padding=1), BatchNorm(W), Modulation(L, W), ReLU(),
+            ConvTranspose2d(W, cfg.img_channels, 4, stride=2, padding=1),           # (N, C, 4S, 4S)
+            Sigmoid() if cfg.output == "sigmoid" else Tanh())
     return Sequential(
         Linear(cfg.latent_dim, cfg.fc), BatchNorm(cfg.fc), ReLU(),
         Linear(cfg.fc, 2 * W * S * S), BatchNorm(2 * W * S * S), ReLU(),
