@@ -23,20 +23,9 @@ from tinygan.figures import render
 from tinygan.infogan import sample_latent
 from tinygan.io import run_checkpoint
 from tinygan.pixels import to_uint8
-from tinygan.punk_quality import PALETTE_TOLERANCE, palette, run_data
+from tinygan.punk_quality import PALETTE_TOLERANCE, nearest_per_pixel, run_data
 from tinygan.punks import load_punks
 from tinygan.train import load_model
-
-
-def nearest(pixels, colours):
-    """pixels (M, 3), colours (P, 3) -> (index of the nearest colour (M,), its distance (M,))."""
-    pal = colours.astype(np.float64)
-    idx, dist = np.empty(len(pixels), np.int64), np.empty(len(pixels))
-    for i in range(0, len(pixels), 4096):
-        d = pixels[i:i + 4096, None, :] - pal[None]                            # (b, P, 3)
-        sq = (d * d).sum(axis=2)                                                # (b, P)
-        idx[i:i + 4096], dist[i:i + 4096] = sq.argmin(axis=1), np.sqrt(sq.min(axis=1))
-    return idx, dist
 
 
 def main(argv=None):
@@ -56,16 +45,15 @@ def main(argv=None):
         real = to_uint8(load_punks(args.data_dir, size=model.cfg.img_size, background=background), "tanh")
     except DataError as e:
         sys.exit(f"error: {e}")
-    colours = palette(real)                                                     # (P, 3)
-    real_share = {tuple(c): s for c, s in zip(*np.unique(real.reshape(-1, 3), axis=0, return_counts=True))}
-    total_real = real.shape[0] * real.shape[1] * real.shape[2]
+    # the palette (punk_quality.palette) with each colour's share of the real pixels
+    colours, real_counts = np.unique(real.reshape(-1, 3), axis=0, return_counts=True)   # (P, 3), (P,)
+    real_share = real_counts / real_counts.sum()
     fake = render(model, sample_latent(model.cfg, args.n, np.random.default_rng(args.seed))[0])   # (n, H, W, 3)
     n, H, W, _ = fake.shape
-    px = fake.reshape(-1, 3).astype(np.float64)                                 # (n*H*W, 3)
-    first, dist = nearest(px, colours)
-    off = (dist > PALETTE_TOLERANCE).reshape(n, H, W)
+    first, dist = nearest_per_pixel(fake, colours)                              # (n, H, W) each
+    off = dist > PALETTE_TOLERANCE
     print(f"{ckpt}: {args.n} punks, {off.mean():.4f} of pixels more than {PALETTE_TOLERANCE} from every real colour")
-    d_off = dist.reshape(n, H, W)[off]
+    d_off = dist[off]
     bands = [(PALETTE_TOLERANCE, 24), (24, 32), (32, 64), (64, 442)]
     print("  of those, distance to the nearest real colour: " + ", ".join(
         f"{lo}-{hi}: {((d_off > lo) & (d_off <= hi)).mean():.3f}" for lo, hi in bands))
@@ -75,15 +63,15 @@ def main(argv=None):
     print(f"  isolated (no off-palette neighbour among 8): {(neighbours[off] == 0).mean():.3f}; "
           f"in patches of 3 or more neighbours: {(neighbours[off] >= 3).mean():.3f}")
     # the real colours the off-palette pixels are nearest to, and which way they are off
-    flat_off = off.reshape(-1)
-    near, counts = np.unique(first[flat_off], return_counts=True)
+    near_off, px_off = first[off], fake[off].astype(np.float64)                  # (m,), (m, 3)
+    near, counts = np.unique(near_off, return_counts=True)
     print(f"  the {args.top} real colours they are nearest to (share of the off-palette pixels; that colour's "
           "share of real pixels; mean and spread of the offset in R, G, B):")
     for k in np.argsort(-counts)[:args.top]:
         c = colours[near[k]]
-        offset = px[flat_off][first[flat_off] == near[k]] - c.astype(np.float64)      # (m, 3)
-        print(f"    {tuple(int(v) for v in c)} {counts[k] / flat_off.sum():.3f} "
-              f"({real_share[tuple(c)] / total_real:.4f}): mean ({', '.join(f'{v:+.0f}' for v in offset.mean(0))}), "
+        offset = px_off[near_off == near[k]] - c.astype(np.float64)             # (m_k, 3)
+        print(f"    {tuple(int(v) for v in c)} {counts[k] / len(near_off):.3f} "
+              f"({real_share[near[k]]:.4f}): mean ({', '.join(f'{v:+.0f}' for v in offset.mean(0))}), "
               f"std ({', '.join(f'{v:.0f}' for v in offset.std(0))})")
     return 0
 

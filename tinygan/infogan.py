@@ -309,7 +309,7 @@ class InfoGAN:
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
         dfake = self.trunk.backward(self._heads_backward(dlogit, dq, False), need_param_grads=False)
-        self.G.backward(dfake)
+        self.G.backward(dfake, need_input_grad=False)                 # no d(latent) needed
         return {"loss_g": loss_gan + info, "g_gan": loss_gan, "info_g": info,
                 "ce_g": parts["cat"], "nll_g": parts["cont"]}
 

@@ -46,21 +46,21 @@ def modulate_forward(y, latent, ws, bs, wt, bt):
     return out, ModulationCache(y, latent, scale, ws, wt)
 
 
-def modulate_backward(dout, cache):
+def modulate_backward(dout, cache, need_latent_grad=True):
     """Given dout = dL/dout (like y): (dy, dlatent, dws, dbs, dwt, dbt), as the module
-    docstring derives."""
+    docstring derives; dlatent is None when not needed (G's latent is an input, not trained)."""
     y, latent = cache.y, cache.latent
     dy = dout * _per_channel(cache.scale, y.ndim)
     ds = dout * y if y.ndim == 2 else (dout * y).sum(axis=(2, 3))       # (N, C)
     dt = dout if y.ndim == 2 else dout.sum(axis=(2, 3))                  # (N, C)
-    dlatent = ds @ cache.ws.T + dt @ cache.wt.T                          # (N, C)(C, L) -> (N, L)
+    dlatent = ds @ cache.ws.T + dt @ cache.wt.T if need_latent_grad else None   # (N, C)(C, L) -> (N, L)
     return dy, dlatent, latent.T @ ds, ds.sum(axis=0), latent.T @ dt, dt.sum(axis=0)
 
 
 class Modulation(Module):
     """The op above as a layer: forward(y, latent); params ws, bs, wt, bt, all zero at the
-    start (the identity). backward(dout) returns dy and keeps dL/dlatent in `dlatent` for
-    the ModulatedSequential that feeds it the latent."""
+    start (the identity). backward(dout) returns dy; with need_latent_grad it also keeps
+    dL/dlatent in `dlatent`, for the ModulatedSequential that feeds it the latent."""
 
     def __init__(self, latent_dim, num_features):
         super().__init__()
@@ -79,8 +79,8 @@ class Modulation(Module):
                                             self.params["wt"], self.params["bt"])
         return out
 
-    def backward(self, dout, need_param_grads=True, need_input_grad=True):
-        dy, self.dlatent, dws, dbs, dwt, dbt = modulate_backward(dout, self._take_cache())
+    def backward(self, dout, need_param_grads=True, need_input_grad=True, need_latent_grad=False):
+        dy, self.dlatent, dws, dbs, dwt, dbt = modulate_backward(dout, self._take_cache(), need_latent_grad)
         if need_param_grads:
             self._accumulate(ws=dws, bs=dbs, wt=dwt, bt=dbt)
         return dy
@@ -101,10 +101,15 @@ class ModulatedSequential(Sequential):
         return x
 
     def backward(self, dy, need_param_grads=True, need_input_grad=True):
-        dy = super().backward(dy, need_param_grads, need_input_grad)
-        if not need_input_grad:
-            return None
-        for layer in self.layers:
+        # the chain rule through the layers in reverse, as Sequential.backward, with each
+        # Modulation layer's share of dL/dlatent added in only when dL/dlatent is wanted
+        dlatent = 0
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
             if isinstance(layer, Modulation):
-                dy = dy + layer.dlatent
-        return dy
+                dy = layer.backward(dy, need_param_grads, True, need_latent_grad=need_input_grad)
+                if need_input_grad:
+                    dlatent = dlatent + layer.dlatent
+            else:
+                dy = layer.backward(dy, need_param_grads, need_input_grad or i > 0)
+        return dy + dlatent if need_input_grad else None

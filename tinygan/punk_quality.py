@@ -94,6 +94,14 @@ def palette_distances(images_u8, colours):
     return dist, counts
 
 
+def nearest_per_pixel(images_u8, colours):
+    """For every pixel of uint8 images (..., 3): the index of the nearest of `colours` (P, 3)
+    and the RGB distance to it, each shaped like the images without their last axis."""
+    nearest, dist, _, inverse = _nearest_colours(images_u8, colours)
+    shape = np.asarray(images_u8).shape[:-1]
+    return nearest[inverse].reshape(shape), dist[inverse].reshape(shape)
+
+
 def palette_fidelity(images_u8, colours, tolerance=PALETTE_TOLERANCE):
     """{"within": fraction of pixels within `tolerance` of a palette colour, "median_distance":
     the median over pixels of the distance to the nearest palette colour}."""
