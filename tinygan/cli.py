@@ -114,9 +114,9 @@ def training_parser(description, defaults):
     p.add_argument("--d-norm", choices=["batch", "spectral"], default=d["d_norm"],
                    help="D's trunk: batch (Table II's BatchNorm layers) or spectral (no BatchNorm, every D "
                         "weight divided by its largest singular value; tinygan/spectral.py)")
-    p.add_argument("--g-modulation", action="store_true",
+    p.add_argument("--g-modulation", action=argparse.BooleanOptionalAction, default=d["g_modulation"],
                    help="after each of G's BatchNorm layers, scale and shift every channel by a linear map of "
-                        "the latent (self-modulation; tinygan/modulation.py; default: off, Table I/II's G)")
+                        "the latent (self-modulation; tinygan/modulation.py); --no-g-modulation: Table I/II's G")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--beta1", type=nonneg_float, default=d["beta1"],
