@@ -331,6 +331,16 @@ def test_config_overrides_types_each_value_as_its_field():
             config_overrides([bad])
 
 
+def test_switch_flags_take_the_scripts_default_and_turn_both_ways():
+    from tinygan.cli import configs_from_args, training_parser
+    fixed = {"img_channels": 1, "img_size": 8}
+    for default in (False, True):
+        parser = training_parser("", {"g_modulation": default})
+        for argv, want in [([], default), (["--g-modulation"], True), (["--no-g-modulation"], False)]:
+            model_cfg, _ = configs_from_args(parser.parse_args(argv), fixed)
+            assert model_cfg.g_modulation is want, (default, argv)
+
+
 def test_gpu_runs_script_runs_a_list_side_by_side(tmp_path):
     """benchmarks/gpu_runs.sh on the CPU (BACKEND=numpy): two tiny MNIST runs two at a time,
     each logged with its exit status, checkpoints removed with KEEP_CKPT=0; a missing script
