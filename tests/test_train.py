@@ -335,7 +335,7 @@ def test_switch_flags_take_the_scripts_default_and_turn_both_ways():
     from tinygan.cli import configs_from_args, training_parser
     fixed = {"img_channels": 1, "img_size": 8}
     for default in (False, True):
-        parser = training_parser("", {"g_modulation": default})
+        parser = training_parser("", {"out": "runs/x", "g_modulation": default})
         for argv, want in [([], default), (["--g-modulation"], True), (["--no-g-modulation"], False)]:
             model_cfg, _ = configs_from_args(parser.parse_args(argv), fixed)
             assert model_cfg.g_modulation is want, (default, argv)
