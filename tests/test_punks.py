@@ -133,7 +133,7 @@ def test_script_trains_and_draws(tmp_path, monkeypatch, size):
     cfg = json.loads((out / "config.json").read_text())        # the recipe of docs/08-cryptopunks.md
     assert cfg["model"]["cat_warmup"] == 500 and cfg["model"]["real_target"] == 0.9 and cfg["model"]["g_average"] == 0.99
     assert cfg["model"]["d_norm"] == "spectral" and cfg["model"]["lr_g_late_from"] == 20000
-    assert cfg["model"]["lr_d"] == 6e-4
+    assert cfg["model"]["lr_d"] == 6e-4 and cfg["model"]["g_modulation"] is True
     assert ns["DEFAULTS"]["steps"] == 30000 and ns["DEFAULTS"]["batch_size"] == 32   # --steps 2 above
 
 
