@@ -154,7 +154,8 @@ def main(argv=None):
                   "attributes": auto_directions(model, d["clf"], d["names"], args.n_generated, args.n_apply,
                                                 args.seed, out, scale, args.strength,
                                                 palette(to_uint8(d["punks"], "tanh"))),
-                  "strength": args.strength}
+                  "strength": args.strength, "n_generated": args.n_generated, "n_apply": args.n_apply,
+                  "seed": args.seed}
         write_json(out / "auto.json", report)
         for name, e in report["attributes"].items():
             if "success" in e:

@@ -134,7 +134,7 @@ def test_vector_addition_auto(punks_ckpt, tmp_path, monkeypatch):
                  str(tmp_path / "cp"), "--holdout", "10", "--n-generated", "60", "--n-apply", "10",
                  "--strength", "2"]) == 0
     report = json.loads((tmp_path / "auto" / "auto.json").read_text())
-    assert report["strength"] == 2.0
+    assert (report["strength"], report["n_generated"], report["n_apply"], report["seed"]) == (2.0, 60, 10, 0)
     assert report["classifier"]["n_held_out"] == 10 and (tmp_path / "cp" / "punk_classifier.npz").is_file()
     assert set(report["attributes"]) == {"cigarette", "pipe", "mohawk", "earring", *types}
     for e in report["attributes"].values():
