@@ -336,6 +336,10 @@ def test_code_direction_script(punk_data, tmp_path, capsys):
     assert edge == pytest.approx(0.7) and s == pytest.approx(6 / 11)
     edge, s = share(-with_, -without, -0.75)                                # the mirror image: the upper quartile
     assert edge == pytest.approx(-0.7) and s == pytest.approx(6 / 11)
+    parts = script["direction_parts"]
+    v = np.array([3.0, 4.0, 0.0, -0.2, 0.6, 0.1, 1.0, 0.0, 0.0])          # z (2) | c (4) | c' (3)
+    nz, nc, ncodes, top = parts(v, 2, 4)
+    assert (nz, nc, ncodes, top) == (pytest.approx(5.0), pytest.approx(np.sqrt(0.41)), pytest.approx(1.0), 2)
     out = tmp_path / "run"
     tiny_punk_run(punk_data, out, 2)
     (out / "data.json").write_text(json.dumps({"size": 24, "background": list(DEFAULT_BACKGROUND), "holdout": 10}))
