@@ -59,9 +59,9 @@ import numpy as np
 # G's BatchNorm layers; --no-g-modulation is Table II's G): against Table II's G on the same
 # machine, on seeds 0, 1 and 2, cleaner pixel art (palette and edge fraction at every kept step), a
 # lower Fréchet distance and a stronger Figure 8, at a cost in the codes: 4, 2 and 3 live codes
-# against 4, 4 and 3, none of them the paper's (docs/08-cryptopunks.md, "What moved the numbers";
-# 74-78 minutes on a 2-core CPU, where Table II's G took 67-87). An old run resumes with the flags
-# it was trained with (--no-g-modulation for one trained before); a mismatch is a clear error.
+# against 4, 4 and 3, none of them the paper's (docs/08-cryptopunks.md, "What moved the numbers",
+# with the numbers and times). An old run resumes with the flags it was trained with
+# (--no-g-modulation for one trained before); a mismatch is a clear error.
 DEFAULTS = {"out": "runs/punks", "n_cont": 4, "steps": 30000, "batch_size": 32, "g_average": 0.99,
             "cat_warmup": 500, "real_target": 0.9, "lr_g_late_from": 20000, "lr_g_late": 2e-4,
             "lr_d": 6e-4, "d_norm": "spectral", "g_modulation": True}
