@@ -282,7 +282,7 @@ def copyto(dst, src, casting="same_kind", where=None):
 
 
 # Functions CuPy offers under the same names and signatures (the subset tinygan may use).
-_FUNCTIONS = """abs absolute add arange argmax argmin broadcast_to ceil clip concatenate copy
+_FUNCTIONS = """abs absolute add arange argmax argmin argpartition broadcast_to ceil clip concatenate copy
 cos deg2rad divide dot einsum empty empty_like equal exp eye floor full full_like isfinite isnan
 linspace log log1p logical_and logical_not logical_or maximum mean meshgrid minimum multiply ones
 ones_like pad power repeat reshape sign sin sqrt square stack subtract sum tanh tile transpose

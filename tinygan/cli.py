@@ -117,6 +117,9 @@ def training_parser(description, defaults):
     p.add_argument("--g-modulation", action=argparse.BooleanOptionalAction, default=d["g_modulation"],
                    help="after each of G's BatchNorm layers, scale and shift every channel by a linear map of "
                         "the latent (self-modulation; tinygan/modulation.py); --no-g-modulation: Table I/II's G")
+    p.add_argument("--g-top-k", type=positive_float, default=d["g_top_k"], metavar="FRACTION",
+                   help="G's adversarial term counts only this fraction of its fakes, those D finds most real "
+                        "(top-k training; tinygan/topk.py); the information term still counts all (1: all)")
     p.add_argument("--lr-d", type=positive_float, default=d["lr_d"], help="Adam learning rate of D, the trunk and Q")
     p.add_argument("--lr-g", type=positive_float, default=d["lr_g"], help="Adam learning rate of G")
     p.add_argument("--beta1", type=nonneg_float, default=d["beta1"],
@@ -153,6 +156,7 @@ def configs_from_args(args, fixed):
         cat_warmup=args.cat_warmup, real_target=args.real_target,
         lr_d=args.lr_d, lr_g=args.lr_g, lr_g_late_from=_whole(args.lr_g_late[0], "--lr-g-late STEP"),
         lr_g_late=args.lr_g_late[1], d_norm=args.d_norm, g_modulation=args.g_modulation,
+        g_top_k=args.g_top_k,
         beta1=args.beta1, **fixed)
     train_cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
                             sample_every=args.sample_every, ckpt_every=args.ckpt_every,

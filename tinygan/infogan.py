@@ -25,6 +25,7 @@ from . import losses, regularisers
 from .losses import bce_with_logits
 from .fast import adam
 from .modulation import ModulatedSequential, Modulation
+from .topk import top_k_count, top_k_real_bce
 from .average import WeightAverage, batchnorm_state, recompute_batchnorm, set_batchnorm_state
 
 
@@ -58,6 +59,7 @@ class InfoGANConfig:
     lr_g_late_from: int = 0      # the step at which G's learning rate drops to lr_g_late
     d_norm: str = "batch"        # D's trunk: "batch" (Table II's BatchNorm) or "spectral" (tinygan/spectral.py)
     g_modulation: bool = False   # each of G's BatchNorm layers scaled and shifted by the latent (tinygan/modulation.py)
+    g_top_k: float = 1.0         # fraction of G's fakes, the most real to D, in its adversarial term (tinygan/topk.py; 1: all)
 
     # options of earlier versions, measured no better and removed (docs/07-mnist.md,
     # docs/08-cryptopunks.md), with the value that meant "off": a checkpoint that used one
@@ -115,6 +117,8 @@ class InfoGANConfig:
         if self.lr_g_late_from < 0 or (self.lr_g_late_from > 0) != (self.lr_g_late > 0):
             raise ValueError("lr_g_late and lr_g_late_from go together: both 0 (off) or both > 0, got "
                              f"{self.lr_g_late} and {self.lr_g_late_from}")
+        if not 0 < self.g_top_k <= 1:
+            raise ValueError(f"g_top_k must be in (0, 1] (1: every fake), got {self.g_top_k}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must be in [0, 1), got {self.beta1}")
         return self
@@ -304,7 +308,11 @@ class InfoGAN:
         self.g_flat.zero_grad()
         fake = self.generate(latent)
         h = self.trunk.forward(fake)
-        loss_gan, dlogit = bce_with_logits(self.d_head.forward(h), 1.0)   # non-saturating
+        logit = self.d_head.forward(h)                                 # (N, 1)
+        if cfg.g_top_k < 1:   # beyond the paper: only the fakes D finds most real (tinygan/topk.py)
+            loss_gan, dlogit = top_k_real_bce(logit, top_k_count(cfg.g_top_k, logit.shape[0]))
+        else:
+            loss_gan, dlogit = bce_with_logits(logit, 1.0)            # non-saturating
         info, dq, parts = info_loss(self.q_head.forward(h), backend.asarray(cat), backend.asarray(cont), cfg,
                                     self.lambda_cat_at(self.opt_g.t))
         # D's, the trunk's and Q's own gradients are not wanted here: only dL_G/d fake
